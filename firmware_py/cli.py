@@ -1,0 +1,277 @@
+"""The ``wakegate`` command: argparse → settings → pipeline. Errors end in one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import AudioError, ConfigError, WakegateError
+
+log = logging.getLogger("wakegate")
+
+DEMO_FIXTURE = Path(__file__).resolve().parent / "data" / "demo.flac"
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+# -- building blocks -----------------------------------------------------------------------------
+
+
+def _settings(args):
+    from .config import load_settings
+
+    overrides: dict[str, dict] = {}
+    if getattr(args, "model", None):
+        overrides.setdefault("models", {})["models"] = list(args.model)
+    if getattr(args, "threshold", None) is not None:
+        overrides.setdefault("detector", {})["threshold"] = args.threshold
+    if getattr(args, "device", None) is not None:
+        overrides.setdefault("audio", {})["device"] = args.device
+    if getattr(args, "data_dir", None):
+        overrides.setdefault("spool", {})["dir"] = args.data_dir
+    return load_settings(getattr(args, "config", None), overrides)
+
+
+def _detector(settings):
+    from .detector import Detector
+    from .model import StreamingModel, resolve_model
+
+    models = [StreamingModel(resolve_model(name), threads=settings.models.threads) for name in settings.models.models]
+    return Detector(models, settings.detector)
+
+
+def _input_blocks(source: str, settings, realtime: bool, raw_rate: int):
+    from .audio_in import file_blocks, paced, stdin_blocks
+
+    block = settings.audio.block_samples
+    blocks = stdin_blocks(block, rate=raw_rate) if source == "-" else file_blocks(source, block)
+    return paced(blocks) if realtime else blocks
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def cmd_detect(args) -> int:
+    """JSON lines of detections (and scores) for one audio file; the evaluation interface."""
+    settings = _settings(args)
+    detector = _detector(settings)
+    blocks = _input_blocks(args.audio, settings, realtime=False, raw_rate=args.raw_rate)
+    out = sys.stdout
+    for block in blocks:
+        detections, score_blocks = detector.process(block, with_scores=args.scores)
+        if args.scores and score_blocks:
+            for line in _score_lines(score_blocks):
+                out.write(line)
+        for d in detections:
+            out.write(json.dumps({"event": "detection", "wake_word": d.wake_word, "time_s": round(d.time_s, 3), "score": round(d.score, 4)}) + "\n")
+    out.flush()
+    return 0
+
+
+def _score_lines(score_blocks):
+    """One line per frame; models whose frames end at the same times share a line."""
+    groups: dict[tuple, list] = {}
+    for block in score_blocks:
+        groups.setdefault(tuple(block.end_times_s.round(6)), []).append(block)
+    for times, blocks in groups.items():
+        for i, t in enumerate(times):
+            scores = {b.wake_word: round(float(b.scores[i]), 4) for b in blocks}
+            yield json.dumps({"event": "score", "time_s": round(t, 3), "scores": scores}) + "\n"
+
+
+def cmd_run(args) -> int:
+    """Listen (mic, file or stdin), keep clips that follow a detection in the spool, discard the rest."""
+    from .gate import Gate
+    from .pipeline import Pipeline, SinkWorker
+    from .spool import Spool
+
+    settings = _settings(args)
+    detector = _detector(settings)
+    gate = Gate(settings.gate, detector.sample_rate, detector.latency_samples)
+    spool = Spool(settings.spool.data_dir)
+    names = ", ".join(f"{m.wake_word} {m.version} (threshold {settings.detector.thresholds.get(m.wake_word, settings.detector.threshold or m.threshold):.2f})" for m in detector.models)
+    rate = detector.sample_rate
+
+    def stored(clip, record):
+        _print(f"clip {record.clip_id}: {record.meta['duration_s']:.2f} s "
+               f"({record.meta['preroll_s']:.2f} s pre-roll, ended by {clip.end_reason}) → {record.audio_path}")
+
+    def detected(d):
+        _print(f"detected {d.wake_word} at {d.time_s:.2f} s (score {d.score:.2f})")
+
+    worker = SinkWorker(spool.store, on_done=stored)
+    pipeline = Pipeline(detector, gate, on_clip=worker.submit, on_detection=detected)
+    microphone = None
+    try:
+        if args.input:
+            _print(f"wakegate {__version__}: replaying {args.input} through {names}")
+            blocks = _input_blocks(args.input, settings, args.realtime, args.raw_rate)
+        else:
+            from .audio_in import Microphone
+
+            audio = settings.audio
+            microphone = Microphone(audio.device or None, audio.rate or None, audio.channels, audio.channel,
+                                    audio.block_samples, stall_timeout_s=audio.stall_timeout_s)
+            microphone.__enter__()
+            _print(f"wakegate {__version__}: listening on {microphone.device.name} "
+                   f"({microphone.rate} Hz, {microphone.channels} ch) for {names}; Ctrl-C stops")
+            blocks = microphone.blocks()
+        if args.duration:
+            blocks = _limit(blocks, int(args.duration * rate))
+        pipeline.run(blocks)
+    except KeyboardInterrupt:
+        pipeline.finish()
+        _print("stopped")
+    finally:
+        if microphone is not None:
+            microphone.close()
+        worker.close()  # every clip already captured is stored before we exit
+    stats = pipeline.stats
+    overflows = f", {microphone.overflows} input overflows" if microphone is not None else ""
+    _print(f"done: {stats.samples / rate:.1f} s of audio, {stats.detections} detection(s), {stats.clips} clip(s) "
+           f"kept ({stats.clip_samples / rate:.1f} s) in {spool.dir}; "
+           f"{gate.samples_discarded / rate:.1f} s discarded (zeroed, never stored){overflows}")
+    if worker.errors:
+        raise WakegateError(f"{len(worker.errors)} clip(s) could not be stored: {worker.errors[0]}")
+    return 0
+
+
+def _limit(blocks, samples: int):
+    seen = 0
+    for block in blocks:
+        if seen >= samples:
+            return
+        yield block[: samples - seen]
+        seen += len(block)
+
+
+def cmd_demo(args) -> int:
+    """The embedded default: the microphone if there is one, else the bundled fixture."""
+    if not args.fixture:
+        try:
+            from .audio_in import find_input_device
+
+            device = find_input_device(None)
+            _print(f"demo: using microphone {device.name}")
+            args.input = None
+            return cmd_run(args)
+        except AudioError as exc:
+            _print(f"demo: no usable microphone ({exc}); replaying the bundled fixture instead")
+    if not DEMO_FIXTURE.is_file():
+        raise WakegateError(f"demo fixture missing: {DEMO_FIXTURE}")
+    args.input = str(DEMO_FIXTURE)
+    return cmd_run(args)
+
+
+def cmd_devices(args) -> int:
+    from .audio_in import list_input_devices
+
+    devices = list_input_devices()
+    if not devices:
+        _print("no audio input devices")
+    for d in devices:
+        mark = "*" if d.is_default else " "
+        _print(f"{mark} {d.index:3d}  {d.name}  ({d.channels} ch, {d.default_rate} Hz)")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .model import StreamingModel, model_search_dirs
+
+    for directory in model_search_dirs():
+        for path in sorted(directory.glob("*.onnx")) if directory.is_dir() else []:
+            info = StreamingModel(path).info
+            _print(f"{info.wake_word:12s} {info.version:8s} threshold {info.threshold:.2f}  {path}")
+    return 0
+
+
+# -- argument parsing ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wakegate", description="Privacy-first wake-word gate: no audio leaves unless the wake word fires.")
+    parser.add_argument("--version", action="version", version=f"wakegate {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (to stderr)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p, with_input_options=True):
+        p.add_argument("--config", metavar="TOML", help="settings file (defaults work without one)")
+        p.add_argument("--model", action="append", metavar="M", help="model name or .onnx path (repeatable)")
+        p.add_argument("--threshold", type=float, metavar="T", help="detection threshold for every model")
+        if with_input_options:
+            p.add_argument("--raw-rate", type=int, default=16000, metavar="HZ", help="sample rate of raw PCM on stdin")
+
+    p = sub.add_parser("run", help="listen and keep clips that follow the wake word")
+    common(p)
+    p.add_argument("--input", metavar="AUDIO", help="replay an audio file (WAV/FLAC/…) or '-' for raw s16le PCM on stdin instead of the mic")
+    p.add_argument("--realtime", action="store_true", help="pace replay at real time")
+    p.add_argument("--device", metavar="DEV", help="input device name or index (see 'wakegate devices')")
+    p.add_argument("--data-dir", metavar="DIR", help="where the spool lives")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after this many seconds of audio")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="run on the microphone if present, else on the bundled fixture")
+    common(p)
+    p.add_argument("--fixture", action="store_true", help="use the bundled fixture even if a mic exists")
+    p.add_argument("--realtime", action="store_true", help="pace replay at real time")
+    p.add_argument("--device", metavar="DEV", help=argparse.SUPPRESS)
+    p.add_argument("--data-dir", metavar="DIR", help="where the spool lives")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after this many seconds of audio")
+    p.set_defaults(func=cmd_demo, input=None)
+
+    p = sub.add_parser("detect", help="print detections (and scores) of an audio file as JSON lines")
+    common(p)
+    p.add_argument("audio", metavar="AUDIO_FILE", help="WAV/FLAC/… file, or '-' for raw s16le PCM on stdin")
+    p.add_argument("--scores", action="store_true", help="also print every frame's score")
+    p.set_defaults(func=cmd_detect)
+
+    p = sub.add_parser("devices", help="list audio input devices")
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser("models", help="list the models found")
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO if args.verbose else logging.WARNING,
+                        format="wakegate: %(levelname)s: %(message)s")
+    if args.command in ("run", "demo"):
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return args.func(args)
+    except WakegateError as exc:
+        print(f"wakegate: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); nothing more to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # a bug, not the user's fault: one line, traceback only on request
+        if args.debug:
+            raise
+        print(f"wakegate: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
+        return 70
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Settings: frozen dataclasses, filled from defaults, then a TOML file, then command-line flags.
+
+Every setting has a default that works, so ``wakegate run`` needs no file. Unknown keys and wrong
+types are errors that name the key, not silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .detector import DetectorSettings
+from .errors import ConfigError
+from .gate import GateSettings
+
+
+def default_data_dir() -> Path:
+    if os.environ.get("WAKEGATE_DATA_DIR"):
+        return Path(os.environ["WAKEGATE_DATA_DIR"])
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "wakegate"
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    device: str = ""  # input device name (or part of it) or index; "" = system default
+    rate: int = 0  # capture rate; 0 = 16 kHz if the device can, else its default rate
+    channels: int = 1  # channels to open the device with
+    channel: int = 0  # which of them carries the voice
+    block_ms: int = 40  # audio handled per step of the loop
+    stall_timeout_s: float = 3.0  # no frames for this long = the device is gone
+
+    def __post_init__(self):
+        if self.block_ms not in (10, 20, 40, 80):
+            raise ConfigError("audio.block_ms must be 10, 20, 40 or 80")
+        if self.channels < 1 or not 0 <= self.channel < self.channels:
+            raise ConfigError("audio.channel must be one of the audio.channels opened")
+        if self.rate and not 8000 <= self.rate <= 192000:
+            raise ConfigError("audio.rate must be 0 (auto) or between 8000 and 192000")
+        if self.stall_timeout_s <= 0:
+            raise ConfigError("audio.stall_timeout_s must be positive")
+
+    @property
+    def block_samples(self) -> int:
+        return 16 * self.block_ms
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    models: tuple[str, ...] = ("alexa",)  # names in the model directories, or paths to .onnx files
+    threads: int = 1  # onnxruntime intra-op threads per model
+
+    def __post_init__(self):
+        if not self.models:
+            raise ConfigError("models.models must name at least one model")
+        if self.threads < 1:
+            raise ConfigError("models.threads must be at least 1")
+
+
+@dataclass(frozen=True)
+class SpoolSettings:
+    dir: str = ""  # "" = $WAKEGATE_DATA_DIR or ~/.local/share/wakegate
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.dir).expanduser() if self.dir else default_data_dir()
+
+
+@dataclass(frozen=True)
+class Settings:
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    models: ModelSettings = field(default_factory=ModelSettings)
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
+    gate: GateSettings = field(default_factory=GateSettings)
+    spool: SpoolSettings = field(default_factory=SpoolSettings)
+
+
+_SECTION_TYPES = {
+    "audio": AudioSettings,
+    "models": ModelSettings,
+    "detector": DetectorSettings,
+    "gate": GateSettings,
+    "spool": SpoolSettings,
+}
+
+
+def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
+    where = f"{section}.{key}"
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, float) or (default is None and key == "threshold"):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, str):
+        ok = isinstance(value, (str, int)) and not isinstance(value, bool)
+        value = str(value) if ok else value
+    elif isinstance(default, tuple):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        value = tuple(value) if ok else value
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()
+        )
+        value = {k: float(v) for k, v in value.items()} if ok else value
+    else:
+        ok = True
+    if not ok:
+        raise ConfigError(f"{where}: expected {type(default).__name__ if default is not None else 'number'}, got {value!r}")
+    return value
+
+
+def _build(section: str, cls, values: dict[str, Any]):
+    defaults = cls()
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting {section}.{unknown[0]} (known: {', '.join(sorted(known))})")
+    coerced = {k: _coerce(section, k, v, getattr(defaults, k)) for k, v in values.items()}
+    return cls(**coerced)
+
+
+def load_settings(path: str | Path | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Settings:
+    """Defaults ← TOML file ← overrides ({"section": {"key": value}}, e.g. from flags)."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            with open(path, "rb") as handle:
+                raw = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    for section, values in (overrides or {}).items():
+        raw.setdefault(section, {})
+        if isinstance(raw[section], dict):
+            raw[section].update(values)
+    unknown = sorted(set(raw) - set(_SECTION_TYPES))
+    if unknown:
+        raise ConfigError(f"unknown config section [{unknown[0]}] (known: {', '.join(_SECTION_TYPES)})")
+    built = {}
+    for section, cls in _SECTION_TYPES.items():
+        values = raw.get(section, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"[{section}] must be a table of settings")
+        built[section] = _build(section, cls, values)
+    return Settings(**built)

@@ -1,0 +1,10 @@
+"""Where the recipe reads shared data from and writes its caches to."""
+
+import os
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Generated audio, caches and checkpoints; git-ignored (/models/work/ in .gitignore).
+WORK_DIR = os.path.join(REPO_ROOT, "models", "work")
+# Real speech, noise and Kokoro voice vectors; read in place, never copied into the repo.
+SHARED_DATA_DIR = os.environ.get("WAKEGATE_SHARED_DATA", "/work/shared/data")
+KOKORO_VOICES_DIR = os.path.join(SHARED_DATA_DIR, "tts", "kokoro-voices")
