@@ -94,14 +94,22 @@ class Gate:
         if self.state is GateState.MUTED:
             self.samples_discarded += len(block)
             return []
+        clips = []
+        if self.state is GateState.CAPTURING:
+            room = self._clip_start + self._max_clip - self.ring.written
+            if len(block) > room:  # the clip reaches its maximum length inside this block
+                self.ring.write(block[:room])
+                clips += self._continue_capture()
+                block = block[room:]
+                detections = [d for d in detections if d.sample_index > self.ring.written]
         self.ring.write(block)
         if self.state is GateState.LISTENING:
             if detections:
                 self._start_capture(detections[0])
             else:
                 self._age_out()
-                return []
-        return self._continue_capture()
+                return clips
+        return clips + self._continue_capture()
 
     def finish(self) -> list[Clip]:
         """End of stream: hand off a capture in progress, then zero the buffer."""

@@ -24,8 +24,10 @@ def run(gate, audio, detect_at=(), block=BLOCK):
         chunk = audio[start : start + block]
         found = [detection_at(offset + i) for i in detect_at if start < i <= start + len(chunk)]
         released = gate.process(chunk, found)
-        if released:  # at hand-off, nothing of the clip (or before it) stays in the ring
-            assert gate.ring.holds_only_zeros()
+        for clip in released:  # at hand-off, nothing of the clip (or before it) stays in the ring
+            ring = gate.ring
+            assert ring.oldest >= clip.start_index + len(clip.audio)
+            assert np.count_nonzero(ring._data) <= 2 * (ring.written - ring.oldest)
         clips += released
     return clips
 

@@ -1,0 +1,160 @@
+"""Waveform-domain augmentation and training-window composition.
+
+All augmentation happens on int16-range audio *before* the front-end, so the model only ever sees
+features that firmware_py.features.LogMel computes on the device.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import soxr
+
+SAMPLE_RATE = 16000
+HOP = 160
+
+
+def trim_silence(clip: np.ndarray, floor_db: float = 40.0) -> np.ndarray:
+    """Cut leading and trailing frames more than `floor_db` below the loudest 10 ms frame.
+
+    TTS output carries a little silence at both ends; the word's end must be where the sound stops,
+    because that is where the labels place the detection.
+    """
+    x = clip.astype(np.float32)
+    n = len(x) // HOP
+    if n < 3:
+        return clip
+    energy_db = 10 * np.log10(np.mean(x[: n * HOP].reshape(n, HOP) ** 2, axis=1) + 1e-3)
+    loud = np.flatnonzero(energy_db > energy_db.max() - floor_db)
+    return clip[loud[0] * HOP : (loud[-1] + 1) * HOP]
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2) + 1e-9))
+
+
+def active_rms(x: np.ndarray) -> float:
+    """RMS of the louder half of 10 ms frames: the level of speech, ignoring its pauses."""
+    n = len(x) // HOP
+    if n < 2:
+        return rms(x)
+    frames = np.sqrt(np.mean(x[: n * HOP].astype(np.float64).reshape(n, HOP) ** 2, axis=1) + 1e-9)
+    return float(np.sqrt(np.mean(np.sort(frames)[n // 2 :] ** 2)))
+
+
+def random_excerpt(rng: np.random.Generator, clip: np.ndarray, length: int) -> np.ndarray:
+    """`length` samples of `clip`, looped if it is too short, from a random offset."""
+    if len(clip) == 0:
+        return np.zeros(length, np.float32)
+    if len(clip) < length:
+        clip = np.tile(clip, length // len(clip) + 1)
+    start = int(rng.integers(0, len(clip) - length + 1))
+    return clip[start : start + length].astype(np.float32)
+
+
+def synthetic_room(rng: np.random.Generator) -> np.ndarray:
+    """A crude room impulse response: direct path plus exponentially decaying noise (RT60 0.15–0.7 s)."""
+    rt60 = rng.uniform(0.15, 0.7)
+    length = int(rt60 * SAMPLE_RATE)
+    t = np.arange(length) / SAMPLE_RATE
+    tail = rng.standard_normal(length) * np.exp(-6.9 * t / rt60)
+    tail[: int(0.003 * SAMPLE_RATE)] = 0.0  # first reflections arrive a few ms after the direct sound
+    ir = tail * rng.uniform(0.05, 0.4) / (np.sqrt(np.sum(tail**2)) + 1e-9)
+    ir[0] = 1.0
+    return ir.astype(np.float32)
+
+
+def reverberate(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
+    n = len(x) + len(ir) - 1
+    size = 1 << (n - 1).bit_length()
+    y = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(ir, size), size)[: len(x)]
+    return (y * (rms(x) / (rms(y) + 1e-9))).astype(np.float32)
+
+
+def telephone_band(x: np.ndarray) -> np.ndarray:
+    """Down to 8 kHz and back: the band the WUW-II telephone negatives have, so band alone is no cue."""
+    return soxr.resample(soxr.resample(x, SAMPLE_RATE, 8000), 8000, SAMPLE_RATE)[: len(x)].astype(np.float32)
+
+
+def finish(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """Random channel effects and overall gain, then int16 with clipping (as a real ADC would)."""
+    if rng.random() < 0.15:
+        x = telephone_band(x)
+    peak = np.max(np.abs(x)) + 1e-9
+    # Levels from very quiet (peak −45 dBFS) to slightly clipped.
+    target_peak = 32767.0 * 10 ** (rng.uniform(-45, 1) / 20)
+    return np.clip(x * (target_peak / peak), -32768, 32767).astype(np.int16)
+
+
+class WindowMaker:
+    """Builds fixed-length training windows; returns int16 audio and the wake word's end sample (or None)."""
+
+    def __init__(self, window_s: float, noises: list[np.ndarray], speech: list[np.ndarray],
+                 tts_speech: list[np.ndarray], rng: np.random.Generator):
+        self.length = int(window_s * SAMPLE_RATE)
+        self.noises = noises  # environmental noise and room tone
+        self.speech = speech  # real speech and other wake words (negatives)
+        self.tts_speech = tts_speech  # synthetic negatives, also used as neighbouring speech
+        self.rng = rng
+
+    def _background(self) -> np.ndarray:
+        """Noise at a level relative to 1.0 = the foreground's active RMS (set by the caller's SNR)."""
+        rng = self.rng
+        choice = rng.random()
+        if choice < 0.1:
+            bg = rng.standard_normal(self.length).astype(np.float32)  # plain hiss
+        elif choice < 0.75:
+            bg = random_excerpt(rng, self.noises[int(rng.integers(len(self.noises)))], self.length)
+        else:
+            # Babble: another real talker underneath.
+            bg = random_excerpt(rng, self.speech[int(rng.integers(len(self.speech)))], self.length)
+        return bg / (active_rms(bg) + 1e-9)
+
+    def _place(self, canvas: np.ndarray, clip: np.ndarray, end: int, level: float) -> None:
+        """Add `clip` scaled to active RMS `level`, so that it ends at sample `end` (cropped at the edges)."""
+        clip = clip.astype(np.float32) * (level / (active_rms(clip) + 1e-9))
+        start = end - len(clip)
+        lo, hi = max(0, start), min(len(canvas), end)
+        if hi > lo:
+            canvas[lo:hi] += clip[lo - start : hi - start]
+
+    def _neighbour(self) -> np.ndarray:
+        pool = self.speech if self.rng.random() < 0.6 else self.tts_speech
+        return trim_silence(pool[int(self.rng.integers(len(pool)))])
+
+    def _mix(self, foreground: np.ndarray, reverb: bool) -> np.ndarray:
+        rng = self.rng
+        if reverb:
+            foreground = reverberate(foreground, synthetic_room(rng))
+        snr_db = rng.uniform(0, 20) if rng.random() < 0.8 else rng.uniform(20, 40)
+        x = foreground + self._background() * 10 ** (-snr_db / 20)
+        return finish(rng, x)
+
+    def positive(self, word: np.ndarray) -> tuple[np.ndarray, int]:
+        """The wake word ending between 40 % of the window and 0.35 s before its end; maybe with speech around."""
+        rng = self.rng
+        word = trim_silence(word)
+        word_end = int(rng.uniform(0.4 * self.length, self.length - 0.35 * SAMPLE_RATE))
+        canvas = np.zeros(self.length, np.float32)
+        self._place(canvas, word, word_end, 1.0)
+        word_start = word_end - len(word)
+        if rng.random() < 0.3:  # speech just before ("... alexa")
+            self._place(canvas, self._neighbour(), word_start - int(rng.uniform(0.1, 0.6) * SAMPLE_RATE), rng.uniform(0.5, 1.5))
+        if rng.random() < 0.4:  # a command right after ("alexa, what time ...")
+            after = self._neighbour()
+            gap = int(rng.uniform(0.05, 0.4) * SAMPLE_RATE)
+            self._place(canvas, after, word_end + gap + len(after), rng.uniform(0.5, 1.5))
+        return self._mix(canvas, reverb=rng.random() < 0.3), word_end
+
+    def negative(self, clip: np.ndarray | None) -> np.ndarray:
+        """A negative clip (or nothing but background) anywhere in the window, maybe followed by more speech."""
+        rng = self.rng
+        canvas = np.zeros(self.length, np.float32)
+        if clip is None:
+            canvas += rng.standard_normal(self.length).astype(np.float32) * 1e-3
+        else:
+            clip = trim_silence(clip)
+            end = int(rng.uniform(0.3 * self.length, self.length + 0.5 * len(clip)))
+            self._place(canvas, clip, end, 1.0)
+            if rng.random() < 0.3:
+                self._place(canvas, self._neighbour(), end - len(clip) - int(rng.uniform(0.1, 0.5) * SAMPLE_RATE), rng.uniform(0.5, 1.5))
+        return self._mix(canvas, reverb=rng.random() < 0.3)

@@ -1,0 +1,96 @@
+"""Export a trained WakeWordTCN as a wakegate format-1 ONNX file (models/FORMAT.md), and check it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import onnxruntime
+import torch
+
+from .model import StreamingWakeWord, WakeWordTCN
+from .paths import REPO_ROOT
+
+sys.path.insert(0, REPO_ROOT)
+from firmware_py.features import FeatureConfig  # noqa: E402
+
+STEP_FRAMES = 4
+MAX_FILE_BYTES = 250_000
+
+
+def export_onnx(model: WakeWordTCN, path: str, wake_word: str, version: str, threshold: float) -> None:
+    model = model.eval()
+    streaming = StreamingWakeWord(model)
+    shapes = model.state_shapes()
+    state_names = [f"state_{i}" for i in range(len(shapes))]
+    example = (torch.zeros(1, STEP_FRAMES, model.conv_in.conv.in_channels),
+               *[torch.zeros(s) for s in shapes])
+    with tempfile.TemporaryDirectory() as tmp:
+        raw_path = os.path.join(tmp, "model.onnx")
+        torch.onnx.export(
+            streaming, example, raw_path, opset_version=17, dynamo=False,
+            input_names=["features", *state_names],
+            output_names=["scores", *[n + "_out" for n in state_names]],
+            dynamic_axes={"features": {1: "T"}, "scores": {1: "T"}},
+        )
+        graph = onnx.load(raw_path)  # one self-contained file: weights are small, no external data
+    config = FeatureConfig()
+    metadata = {
+        "wakegate.format": "1",
+        "wakegate.wake_word": wake_word,
+        "wakegate.version": version,
+        "wakegate.sample_rate": str(config.sample_rate),
+        "wakegate.features": config.to_json(),
+        "wakegate.step_frames": str(STEP_FRAMES),
+        "wakegate.threshold": f"{threshold:.4f}",
+    }
+    del graph.metadata_props[:]
+    for key, value in metadata.items():
+        graph.metadata_props.add(key=key, value=value)
+    graph.doc_string = f"wakegate wake-word model '{wake_word}' {version} (models/recipe)"
+    onnx.checker.check_model(graph)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    onnx.save(graph, path)
+
+
+def open_session(path: str) -> onnxruntime.InferenceSession:
+    """One CPU thread, as on the device."""
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def stream_scores(session: onnxruntime.InferenceSession, features: np.ndarray, step: int = STEP_FRAMES) -> np.ndarray:
+    """Scores for (T, n_mels) features, fed `step` frames per call with the state carried, as on the device.
+
+    A trailing partial step is dropped, as the runtime does until more frames arrive.
+    """
+    inputs = [i for i in session.get_inputs() if i.name.startswith("state_")]
+    states = {i.name: np.zeros(i.shape, np.float32) for i in inputs}
+    out_names = ["scores"] + [i.name + "_out" for i in inputs]
+    scores = []
+    for start in range(0, len(features) - step + 1, step):
+        outs = session.run(out_names, {"features": features[None, start : start + step], **states})
+        scores.append(outs[0][0])
+        states = {i.name: o for i, o in zip(inputs, outs[1:])}
+    return np.concatenate(scores) if scores else np.zeros(0, np.float32)
+
+
+def verify(model: WakeWordTCN, path: str, features: np.ndarray) -> dict:
+    """Streaming ONNX (4-frame calls) must match torch on the whole sequence; size and 1-thread CPU run."""
+    model = model.eval()
+    with torch.no_grad():
+        reference = torch.sigmoid(model(torch.from_numpy(features[None]))).numpy()[0]
+    streamed = stream_scores(open_session(path), features)
+    n = len(streamed)
+    max_diff = float(np.max(np.abs(streamed - reference[:n])))
+    size = os.path.getsize(path)
+    if max_diff > 1e-4:
+        raise AssertionError(f"streaming ONNX differs from torch by {max_diff:.2e}")
+    if size > MAX_FILE_BYTES:
+        raise AssertionError(f"{path} is {size} bytes, over the {MAX_FILE_BYTES} byte budget")
+    return {"max_abs_diff": max_diff, "frames_checked": n, "bytes": size}
