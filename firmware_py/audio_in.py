@@ -239,6 +239,7 @@ class Microphone:
         self.callbacks = 0
         self._stream = None
         self._closed = threading.Event()
+        self.wedged = False
 
     def _supports(self, rate: int, channels: int) -> bool:
         try:
@@ -280,16 +281,24 @@ class Microphone:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Stop capturing and zero the ring. A wedged driver can block PortAudio's abort for ever;
+        then ``wedged`` is set and the caller should end the process without PortAudio's clean-up."""
         self._closed.set()
         if self._stream is not None:
-            try:
-                self._stream.abort()
-                self._stream.close()
-            except self._sd.PortAudioError:
-                pass
-            self._stream = None
+            stream, self._stream = self._stream, None
+            closer = threading.Thread(target=self._close_stream, args=(stream,), name="wakegate-mic-close", daemon=True)
+            closer.start()
+            closer.join(timeout_s)
+            self.wedged = closer.is_alive()
         self._ring[:] = bytes(len(self._ring))  # no captured audio outlives the stream
+
+    def _close_stream(self, stream) -> None:
+        try:
+            stream.abort()
+            stream.close()
+        except self._sd.PortAudioError:
+            pass
 
     def blocks(self) -> Iterator[np.ndarray]:
         """16 kHz mono blocks as they arrive; raises AudioError if the device stops delivering."""

@@ -132,6 +132,16 @@ def cmd_run(args) -> int:
     except KeyboardInterrupt:
         pipeline.finish()
         _print("stopped")
+    except AudioError as exc:
+        pipeline.finish()
+        if microphone is not None:
+            microphone.close()
+            if microphone.wedged:  # PortAudio's exit handler would hang too: leave without it
+                worker.close()
+                print(f"wakegate: error: {exc}", file=sys.stderr, flush=True)
+                sys.stdout.flush()
+                os._exit(EXIT_ERROR)
+        raise
     finally:
         if microphone is not None:
             microphone.close()
@@ -144,6 +154,7 @@ def cmd_run(args) -> int:
     if worker.errors:
         raise WakegateError(f"{len(worker.errors)} clip(s) could not be stored: {worker.errors[0]}")
     return 0
+
 
 
 def _limit(blocks, samples: int):

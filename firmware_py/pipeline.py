@@ -96,8 +96,9 @@ class SinkWorker:
         self._queue.put(clip)
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
     def _work(self) -> None:
         while (clip := self._queue.get()) is not None:

@@ -37,10 +37,15 @@ class ExampleMaker:
 
     def __init__(self, pools: Pools, window_s: float, seed: int):
         self.pools = pools
-        self.rng = np.random.default_rng(seed)
-        self.windows = WindowMaker(window_s, pools.noises, pools.real_speech, pools.tts_negatives, self.rng)
+        self.seed = seed
+        self.windows = WindowMaker(window_s, pools.noises, pools.real_speech, pools.tts_negatives, None)
+        self.reseed(seed)
         self.frontend = LogMel(FeatureConfig())
         self.n_frames = int(window_s * 16000) // HOP
+
+    def reseed(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.windows.rng = self.rng
 
     def _pick(self, pool: list[np.ndarray]) -> np.ndarray:
         return pool[int(self.rng.integers(len(pool)))]

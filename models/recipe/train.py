@@ -1,0 +1,189 @@
+"""Train, calibrate, export and evaluate a wake-word model.
+
+    .venv/bin/python -m models.recipe.train --phrase alexa --out models/alexa.onnx
+
+Synthesis (models.recipe.synthesize) should have run first; training uses whatever shards exist.
+Writes the ONNX file, a checkpoint and a metrics JSON next to it in models/work/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from . import evaluate, real_data, synthesize
+from .dataset import ExampleMaker, Pools
+from .export import export_onnx, open_session, verify
+from .model import WakeWordTCN
+from .paths import WORK_DIR
+
+WINDOW_S = 2.0
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def load_pools(phrase: str, train: real_data.ClipSet) -> Pools:
+    speech = train.select(train.kinds != "noise")
+    noise = train.select(train.kinds == "noise")
+    return Pools(
+        positives=synthesize.load_clips(phrase, "pos_train") + synthesize.load_clips(phrase, "pos_robot"),
+        tts_negatives=synthesize.load_clips(phrase, "neg_train") + synthesize.load_clips(phrase, "neg_robot"),
+        real_speech=[speech.clip(i) for i in range(len(speech))],
+        noises=[noise.clip(i) for i in range(len(noise))],
+    )
+
+
+def window_loss(logits, targets, weights, is_positive) -> torch.Tensor:
+    """Per-frame BCE on labelled frames, plus BCE on each window's highest labelled score.
+
+    The max term is what matters at run time: a negative window fails if any frame fires, and a
+    positive window succeeds if one frame near the word's end does.
+    """
+    frame = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    frame = (frame * weights).sum(1) / weights.sum(1).clamp(min=1)
+    peak = logits.masked_fill(weights == 0, -1e4).max(dim=1).values
+    peak_loss = F.binary_cross_entropy_with_logits(peak, is_positive.float(), reduction="none")
+    return (frame + peak_loss).mean()
+
+
+def feature_statistics(maker: ExampleMaker, n: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    features = maker.batch(n)[0]
+    features = features.reshape(-1, features.shape[-1])
+    return features.mean(0), features.std(0) + 1e-3
+
+
+class BatchStream(torch.utils.data.IterableDataset):
+    """Endless augmented batches; with a DataLoader worker they are made while the main process trains."""
+
+    def __init__(self, maker: ExampleMaker, batch_size: int):
+        self.maker, self.batch_size = maker, batch_size
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        if info is not None:  # each worker its own augmentation stream, still reproducible
+            self.maker.reseed(self.maker.seed + 1000 * (info.id + 1))
+        while True:
+            yield tuple(torch.from_numpy(a) for a in self.maker.batch(self.batch_size))
+
+
+def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_size: int, lr: float,
+                workers: int) -> WakeWordTCN:
+    model = WakeWordTCN()
+    mean, std = feature_statistics(maker)
+    model.feature_mean.copy_(torch.from_numpy(mean))
+    model.feature_std.copy_(torch.from_numpy(std))
+    log(f"model: {sum(p.numel() for p in model.parameters())} parameters, receptive field {model.receptive_field} frames")
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-5)
+    total = epochs * steps_per_epoch
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=total, pct_start=0.1)
+    batches = iter(torch.utils.data.DataLoader(BatchStream(maker, batch_size), batch_size=None, num_workers=workers))
+    for epoch in range(epochs):
+        model.train()
+        losses, started = [], time.time()
+        for _ in range(steps_per_epoch):
+            features, targets, weights, is_positive = next(batches)
+            loss = window_loss(model(features), targets, weights, is_positive)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            losses.append(loss.item())
+        log(f"epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.4f} ({time.time() - started:.0f} s)")
+    return model.eval()
+
+
+def evaluate_model(path: str, phrase: str, dev: real_data.ClipSet, threshold: float | None) -> dict:
+    """Calibrate (when `threshold` is None) on half the dev speakers, then measure everything at that threshold."""
+    session = open_session(path)
+    speech = dev.select(dev.kinds != "noise")
+    calibrate = evaluate.calibration_half(speech.speakers)
+    streams = {
+        "dev_speech_calibration": evaluate.NegativeStream(session, speech.select(calibrate), "dev speech, calibration half"),
+        "dev_speech_heldout": evaluate.NegativeStream(session, speech.select(~calibrate), "dev speech, held-out half"),
+        "dev_noise": evaluate.NegativeStream(session, dev.select(dev.kinds == "noise"), "dev noise + room tone"),
+    }
+    if threshold is None:
+        threshold = evaluate.pick_threshold(streams["dev_speech_calibration"].scores)
+    dev_noise_audio = dev.select(dev.kinds == "noise").audio
+    positives = synthesize.load_clips(phrase, "pos_dev")
+    clean = evaluate.positive_peak_scores(session, positives, None, 0.0)
+    noisy = evaluate.positive_peak_scores(session, positives, dev_noise_audio, 10.0)
+    confusables = evaluate.clip_peak_scores(session, synthesize.load_clips(phrase, "neg_dev"))
+    grid = [0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, round(threshold, 4)]
+    return {
+        "threshold": round(threshold, 4),
+        "dev_positives": len(positives),
+        "dev_voices": synthesize.DEV_KOKORO_VOICES,
+        "recall_clean": round(float(np.mean(clean >= threshold)), 4),
+        "recall_noise_10db": round(float(np.mean(noisy >= threshold)), 4),
+        "tts_confusables_dev": len(confusables),
+        "tts_confusable_accept_rate": round(float(np.mean(confusables >= threshold)), 4),
+        "negative_streams": [s.false_accepts(threshold) for s in streams.values()],
+        "max_score_calibration_stream": round(float(streams["dev_speech_calibration"].scores.max()), 4),
+        "sweep": [
+            {"threshold": t, "recall_clean": round(float(np.mean(clean >= t)), 4),
+             "recall_noise_10db": round(float(np.mean(noisy >= t)), 4),
+             "confusable_accept_rate": round(float(np.mean(confusables >= t)), 4),
+             "fa_speech": sum(len(evaluate.detections(streams[k].scores, t)) for k in ("dev_speech_calibration", "dev_speech_heldout")),
+             "fa_noise": len(evaluate.detections(streams["dev_noise"].scores, t))}
+            for t in grid
+        ],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Train a wakegate wake-word model")
+    parser.add_argument("--phrase", default="alexa")
+    parser.add_argument("--out", default="models/alexa.onnx")
+    parser.add_argument("--version", default="0.1.0")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--steps-per-epoch", type=int, default=150)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1, help="data-making processes beside the trainer (0: none)")
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--threshold", type=float, default=None, help="skip calibration and use this threshold")
+    args = parser.parse_args()
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    wake_word = args.phrase.lower().replace(" ", "_")
+    started = time.time()
+
+    train_split, dev_split = real_data.load_split("train"), real_data.load_split("dev")
+    pools = load_pools(args.phrase, train_split)
+    log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
+        f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
+    maker = ExampleMaker(pools, WINDOW_S, args.seed)
+    model = train_model(maker, args.epochs, args.steps_per_epoch, args.batch_size, args.lr, args.workers)
+    train_s = time.time() - started
+
+    os.makedirs(WORK_DIR, exist_ok=True)
+    checkpoint = os.path.join(WORK_DIR, f"{wake_word}.pt")
+    torch.save(model.state_dict(), checkpoint)
+    # Export once with a placeholder threshold, calibrate on the exported file itself, then re-export.
+    export_onnx(model, args.out, wake_word, args.version, threshold=0.5)
+    metrics = evaluate_model(args.out, args.phrase, dev_split, args.threshold)
+    export_onnx(model, args.out, wake_word, args.version, threshold=metrics["threshold"])
+    # Several windows back to back: longer than the receptive field, so carried state is exercised.
+    check = verify(model, args.out, maker.batch(4)[0].reshape(-1, model.conv_in.conv.in_channels))
+    metrics.update({"verify": check, "train_wall_s": round(train_s), "total_wall_s": round(time.time() - started),
+                    "args": vars(args), "parameters": sum(p.numel() for p in model.parameters())})
+    with open(os.path.join(WORK_DIR, f"{wake_word}-metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    log(json.dumps({k: v for k, v in metrics.items() if k != "sweep"}, indent=1))
+    for row in metrics["sweep"]:
+        log(str(row))
+
+
+if __name__ == "__main__":
+    main()
