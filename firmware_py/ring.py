@@ -16,6 +16,8 @@ class RingBuffer:
             raise ValueError("ring buffer capacity must be at least one sample")
         self.capacity = capacity
         self._data = np.zeros(2 * capacity, dtype=np.int16)
+        self._readonly = self._data.view()  # windows are slices of this, so read-only for free
+        self._readonly.flags.writeable = False
         self.written = 0  # samples written since creation; the newest sample is index written - 1
         self._zeroed_until = 0  # every sample index below this has been overwritten with zeros
 
@@ -26,18 +28,20 @@ class RingBuffer:
 
     def write(self, block: np.ndarray) -> None:
         n = len(block)
-        if n > self.capacity:
-            raise ValueError(f"block of {n} samples does not fit a ring of {self.capacity}")
         cap = self.capacity
+        if n > cap:
+            raise ValueError(f"block of {n} samples does not fit a ring of {cap}")
         pos = self.written % cap
-        first = min(n, cap - pos)
         data = self._data
-        data[pos : pos + first] = block[:first]
-        data[pos + cap : pos + cap + first] = block[:first]
-        if first < n:
-            rest = n - first
-            data[:rest] = block[first:]
-            data[cap : cap + rest] = block[first:]
+        if pos + n <= cap:
+            data[pos : pos + n] = block
+            data[pos + cap : pos + cap + n] = block
+        else:
+            first = cap - pos
+            data[pos:cap] = block[:first]
+            data[pos + cap :] = block[:first]
+            data[: n - first] = block[first:]
+            data[cap : cap + n - first] = block[first:]
         self.written += n
 
     def window(self, start: int, end: int) -> np.ndarray:
@@ -45,9 +49,7 @@ class RingBuffer:
         if not (self.oldest <= start <= end <= self.written):
             raise IndexError(f"window [{start}, {end}) is outside the retained [{self.oldest}, {self.written})")
         pos = start % self.capacity
-        view = self._data[pos : pos + (end - start)]
-        view.flags.writeable = False
-        return view
+        return self._readonly[pos : pos + (end - start)]
 
     def zero_before(self, index: int) -> None:
         """Overwrite every retained sample older than ``index`` with zeros."""

@@ -29,7 +29,7 @@ class CausalConv(nn.Module):
     def step(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Streaming form: prepend the carried history instead of zeros."""
         x_in = torch.cat((state, x), dim=2)
-        return self.conv(x_in), x_in[:, :, x_in.shape[2] - self.context :]
+        return self.conv(x_in), x_in[:, :, -self.context :]  # a constant slice: no shape ops in the graph
 
 
 class ResidualBlock(nn.Module):
