@@ -168,3 +168,21 @@ def silent_wav(directory):
     path = directory / "silence.wav"
     sf.write(path, np.zeros(RATE, np.int16), RATE)
     return path
+
+
+def test_realtime_replay_is_paced(tmp_path, loud_model, data_dir):
+    path = tmp_path / "short.wav"
+    sf.write(path, noise(1.0, -60), RATE)
+    import time
+
+    started = time.monotonic()
+    result = wakegate("run", "--input", path, "--realtime", "--model", loud_model, "--data-dir", data_dir)
+    assert result.returncode == 0
+    assert time.monotonic() - started >= 0.95
+
+
+def test_duration_stops_a_replay_early(tmp_path, loud_model, data_dir):
+    path = tmp_path / "long.wav"
+    sf.write(path, noise(10.0, -60), RATE)
+    result = wakegate("run", "--input", path, "--duration", "2.5", "--model", loud_model, "--data-dir", data_dir)
+    assert "done: 2.5 s of audio" in result.stdout.decode()
