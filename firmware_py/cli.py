@@ -10,6 +10,8 @@ import signal
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from . import __version__
 from .errors import AudioError, ConfigError, WakegateError
 
@@ -38,12 +40,10 @@ def _settings(args):
     return load_settings(getattr(args, "config", None), overrides)
 
 
-def _detector(settings):
-    from .detector import Detector
-    from .model import StreamingModel, resolve_model
+def build_detector(settings):
+    from .detector import load_detector
 
-    models = [StreamingModel(resolve_model(name), threads=settings.models.threads) for name in settings.models.models]
-    return Detector(models, settings.detector)
+    return load_detector(settings.models.models, settings.models.threads, settings.detector)
 
 
 def _input_blocks(source: str, settings, realtime: bool, raw_rate: int):
@@ -64,7 +64,7 @@ def _print(line: str) -> None:
 def cmd_detect(args) -> int:
     """JSON lines of detections (and scores) for one audio file; the evaluation interface."""
     settings = _settings(args)
-    detector = _detector(settings)
+    detector = build_detector(settings)
     blocks = _input_blocks(args.audio, settings, realtime=False, raw_rate=args.raw_rate)
     out = sys.stdout
     for block in blocks:
@@ -96,7 +96,7 @@ def cmd_run(args) -> int:
     from .spool import Spool
 
     settings = _settings(args)
-    detector = _detector(settings)
+    detector = build_detector(settings)
     gate = Gate(settings.gate, detector.sample_rate, detector.latency_samples)
     spool = Spool(settings.spool.data_dir)
     names = ", ".join(f"{m.wake_word} {m.version} (threshold {settings.detector.thresholds.get(m.wake_word, settings.detector.threshold or m.threshold):.2f})" for m in detector.models)
@@ -206,6 +206,100 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _progress(total_label: str):
+    """tqdm on a terminal when installed; otherwise nothing (the summary still says what was done)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return lambda items: tqdm(items, desc=total_label, unit="file", leave=False, disable=not sys.stderr.isatty())
+
+
+def cmd_eval(args) -> int:
+    """Replay labelled fixtures through the runtime detector; recall, FA/h, latency, sweep, reports."""
+    import time
+
+    from .evaluate import EvalSettings, default_jobs, evaluate, file_scores, local_executor, summarise
+    from .fixtures import load_fixtures
+    from .report import build_report, check_targets, dumps, junit_xml, plot_det, plot_timeline, text_summary
+
+    settings = _settings(args)
+    fixtures = load_fixtures(args.fixtures)
+    if args.hit_window < 0:
+        raise ConfigError("--hit-window must not be negative")
+    eval_settings = EvalSettings(hit_window_s=args.hit_window)
+    detector = build_detector(settings)  # loads every model once here, so a bad model fails before any work
+    thresholds = {r.info.wake_word: r.threshold for r in detector.runners}
+    jobs = args.jobs or default_jobs()
+    client = executor = None
+    started = time.monotonic()
+    try:
+        if args.scheduler:
+            try:
+                from distributed import Client
+            except ImportError:
+                raise WakegateError("--scheduler needs Dask: pip install 'wakegate[eval]'") from None
+            try:
+                client = Client(args.scheduler, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise WakegateError(f"cannot reach the Dask scheduler at {args.scheduler} ({exc})") from None
+            executor = client.get_executor()
+            workers = len(client.scheduler_info().get("workers", {}))
+        elif jobs > 1 and len(fixtures) > 1:
+            executor = local_executor(min(jobs, len(fixtures)))
+            workers = min(jobs, len(fixtures))
+        else:
+            workers = 1
+        progress = _progress("eval")
+        bar = progress(range(len(fixtures))) if progress else None
+        results = evaluate(fixtures, settings, eval_settings, executor, on_result=(lambda r: bar.update(1)) if bar is not None else None)
+        if bar is not None:
+            bar.close()
+    finally:
+        if executor is not None and client is None:
+            executor.shutdown()
+        if client is not None:
+            client.close()
+    wall_s = time.monotonic() - started
+    audio_s = sum(r.duration_s for r in results)
+    summary = summarise(results, thresholds, eval_settings)
+    timing = {"wall_s": round(wall_s, 3), "realtime_factor": round(audio_s / wall_s, 1) if wall_s > 0 else None,
+              "workers": workers, "cpu_s": round(sum(r.cpu_s for r in results), 3)}
+    report = build_report(args.fixtures, settings, detector, eval_settings, results, summary, timing)
+    checks = check_targets(summary, args.min_recall, args.max_fa_per_hour)
+    print(text_summary(report))
+    for wake_word, check, failure in checks:
+        print(f"{'FAIL' if failure else 'pass'}: {wake_word} {check}" + (f": {failure}" if failure else ""))
+    if args.json:
+        Path(args.json).write_text(dumps(report))
+        print(f"JSON report: {args.json}")
+    if args.junit:
+        Path(args.junit).write_bytes(junit_xml(checks, wall_s))
+        print(f"JUnit report: {args.junit}")
+    if args.plots:
+        plots = Path(args.plots)
+        plots.mkdir(parents=True, exist_ok=True)
+        print(f"DET plot: {plot_det(summary, plots / 'det.png')}")
+        chosen = next((f for f in fixtures if f.name == args.timeline), None) if args.timeline else next((f for f in fixtures if f.utterances), fixtures[0])
+        if chosen is None:
+            raise WakegateError(f"--timeline {args.timeline}: no such file in the fixtures")
+        _, _, _, scores = file_scores(chosen, settings)
+        hop = {r.info.wake_word: r.info.features.hop / r.info.features.sample_rate for r in detector.runners}
+        curves = {w: ((np.arange(len(s)) + 1) * hop[w], s) for w, s in scores.items()}
+        print(f"timeline plot: {plot_timeline(chosen, curves, thresholds, plots / 'timeline.png')}")
+    return 1 if any(failure for *_, failure in checks) else 0
+
+
+def cmd_fixtures_make(args) -> int:
+    from .fixture_maker import make_fixtures
+
+    labels = make_fixtures(Path(args.out), args.wake_word.strip().lower(), args.positives, args.negatives,
+                           tuple(args.engine or ("espeak-ng", "flite")), args.snr, args.reverb, args.seed,
+                           progress=_progress("synthesising"))
+    _print(f"wrote {args.positives} positive and {args.negatives} negative file(s) and {labels}")
+    return 0
+
+
 # -- argument parsing ----------------------------------------------------------------------------
 
 
@@ -246,6 +340,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("audio", metavar="AUDIO_FILE", help="WAV/FLAC/… file, or '-' for raw s16le PCM on stdin")
     p.add_argument("--scores", action="store_true", help="also print every frame's score")
     p.set_defaults(func=cmd_detect)
+
+    p = sub.add_parser("eval", help="replay labelled fixtures and report recall, false accepts, latency")
+    common(p, with_input_options=False)
+    p.add_argument("fixtures", metavar="FIXTURES", help="folder of audio files with labels.csv or labels.jsonl")
+    p.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--hit-window", type=float, default=1.0, metavar="S", help="a detection this long after the wake word's end still counts (1.0)")
+    p.add_argument("--json", metavar="OUT", help="write the JSON report here")
+    p.add_argument("--junit", metavar="OUT", help="write a JUnit XML report of the targets here")
+    p.add_argument("--plots", metavar="DIR", help="write det.png and timeline.png here (needs matplotlib)")
+    p.add_argument("--timeline", metavar="FILE", help="the fixture file to draw the score timeline of")
+    p.add_argument("--min-recall", type=float, metavar="R", help="target: fail (exit 1) below this recall")
+    p.add_argument("--max-fa-per-hour", type=float, metavar="F", help="target: fail (exit 1) above this many false accepts per hour")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("fixtures", help="make labelled fixture packs")
+    fixtures_sub = p.add_subparsers(dest="fixtures_command", required=True, metavar="ACTION")
+    p = fixtures_sub.add_parser("make", help="synthesise a labelled pack from text with the TTS engines installed")
+    p.add_argument("out", metavar="OUT", help="new folder for the pack")
+    p.add_argument("--wake-word", default="alexa", help="the wake word spoken in the positives (alexa)")
+    p.add_argument("--positives", type=int, default=20, metavar="N")
+    p.add_argument("--negatives", type=int, default=20, metavar="N")
+    p.add_argument("--engine", action="append", choices=["espeak-ng", "flite"], help="TTS engine (repeatable; default both)")
+    p.add_argument("--snr", type=float, metavar="DB", help="add pink/brown noise at this signal-to-noise ratio")
+    p.add_argument("--reverb", action="store_true", help="simulate a room")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_fixtures_make)
 
     p = sub.add_parser("devices", help="list audio input devices")
     p.set_defaults(func=cmd_devices)

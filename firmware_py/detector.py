@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .features import FeatureConfig, LogMel
-from .model import StreamingModel
+from .model import StreamingModel, resolve_model
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,22 @@ class ScoreBlock:
     scores: np.ndarray
 
 
+def fire_frames(scores: np.ndarray, threshold: float, refractory_frames: int, first_allowed: int = 0) -> np.ndarray:
+    """Frames whose score reaches the threshold, each followed by ``refractory_frames`` that cannot fire.
+
+    Jumps from one firing to the next with a binary search, so its cost is the number of detections,
+    not the number of frames above the threshold.
+    """
+    above = np.flatnonzero(scores >= threshold)
+    fired = []
+    i = int(np.searchsorted(above, first_allowed))
+    while i < len(above):
+        frame = int(above[i])
+        fired.append(frame)
+        i = int(np.searchsorted(above, frame + 1 + refractory_frames))
+    return np.array(fired, dtype=np.int64)
+
+
 class ScorePostProcessor:
     """Smoothing, threshold and refractory period over one model's per-frame scores (pure)."""
 
@@ -76,14 +92,11 @@ class ScorePostProcessor:
             self._recent = padded[-(n - 1) :]
         else:
             smoothed = raw.astype(np.float64)
-        fired = []
-        for i in np.flatnonzero(smoothed >= self.threshold):
-            frame = self._frames_seen + int(i)
-            if frame >= self._blocked_until:
-                fired.append(int(i))
-                self._blocked_until = frame + 1 + self.refractory_frames
+        fired = fire_frames(smoothed, self.threshold, self.refractory_frames, self._blocked_until - self._frames_seen)
+        if len(fired):
+            self._blocked_until = self._frames_seen + int(fired[-1]) + 1 + self.refractory_frames
         self._frames_seen += len(raw)
-        return smoothed, fired
+        return smoothed, [int(i) for i in fired]
 
 
 class _ModelRunner:
@@ -143,31 +156,31 @@ class Detector:
         self.sample_rate = rates.pop()
         self.settings = settings
         self._frontends: dict[FeatureConfig, LogMel] = {}
-        self._runners: list[_ModelRunner] = []
+        self.runners: list[_ModelRunner] = []
         for model in models:
             self._frontends.setdefault(model.info.features, LogMel(model.info.features))
-            self._runners.append(_ModelRunner(model, settings))
+            self.runners.append(_ModelRunner(model, settings))
 
     @property
     def models(self):
-        return [r.info for r in self._runners]
+        return [r.info for r in self.runners]
 
     @property
     def latency_samples(self) -> int:
         """How far a detection can trail the newest audio: up to one model step plus a frame."""
-        return max((r.info.step_frames + 1) * r.info.features.hop for r in self._runners)
+        return max((r.info.step_frames + 1) * r.info.features.hop for r in self.runners)
 
     def reset(self) -> None:
         for frontend in self._frontends.values():
             frontend.reset()
-        for runner in self._runners:
+        for runner in self.runners:
             runner.reset()
 
     def process(self, samples: np.ndarray, with_scores: bool = False) -> tuple[list[Detection], list[ScoreBlock]]:
         features = {config: frontend.push(samples) for config, frontend in self._frontends.items()}
         detections: list[Detection] = []
         blocks: list[ScoreBlock] = []
-        for runner in self._runners:
+        for runner in self.runners:
             cfg = runner.info.features
             frames, smoothed, fired = runner.process(features[cfg])
             if not len(frames):
@@ -187,3 +200,8 @@ class Detector:
                 blocks.append(ScoreBlock(runner.info.wake_word, end_samples / cfg.sample_rate, smoothed))
         detections.sort(key=lambda d: (d.sample_index, d.wake_word))
         return detections, blocks
+
+
+def load_detector(models: tuple[str, ...] | list[str], threads: int = 1, settings: DetectorSettings = DetectorSettings()) -> Detector:
+    """A detector for models given by name or path."""
+    return Detector([StreamingModel(resolve_model(name), threads=threads) for name in models], settings)
