@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,8 @@ def model_search_dirs() -> list[Path]:
     dirs = []
     if os.environ.get("WAKEGATE_MODEL_DIR"):
         dirs.append(Path(os.environ["WAKEGATE_MODEL_DIR"]))
-    dirs.append(_REPO_MODELS)
+    dirs.append(_REPO_MODELS)  # a source checkout or editable install
+    dirs.append(Path(sys.prefix) / "share" / "wakegate" / "models")  # a wheel install
     return dirs
 
 

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import soundfile as sf
 from synthetic_model import burst, noise
 
 RATE = 16000
+REPO = Path(__file__).resolve().parent.parent
 
 
 def wakegate(*args, stdin=None, env=None, timeout=120):
@@ -186,3 +188,20 @@ def test_duration_stops_a_replay_early(tmp_path, loud_model, data_dir):
     sf.write(path, noise(10.0, -60), RATE)
     result = wakegate("run", "--input", path, "--duration", "2.5", "--model", loud_model, "--data-dir", data_dir)
     assert "done: 2.5 s of audio" in result.stdout.decode()
+
+
+def test_demo_on_the_bundled_fixture_keeps_the_command_and_nothing_else(data_dir):
+    """The shipped alexa model on the shipped fixture: exactly one clip, holding the wake word and command."""
+    result = wakegate("demo", "--fixture", "--data-dir", data_dir)
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr
+    assert "1 detection(s), 1 clip(s) kept" in out
+    (meta_path,) = (data_dir / "spool").glob("*.json")
+    meta = json.loads(meta_path.read_text())
+    assert meta["wake_word"] == "alexa" and meta["end_reason"] == "silence"
+    audio, _ = sf.read(meta_path.with_suffix(".wav"), dtype="int16")
+    fixture, _ = sf.read(REPO / "firmware_py" / "data" / "demo.flac", dtype="int16")
+    found = np.flatnonzero(np.all(np.lib.stride_tricks.sliding_window_view(fixture, 32) == audio[:32], axis=1))
+    start = found[0] / RATE
+    # "Alexa" starts at 7.19 s and the command ends at 9.2 s; the unrelated speech around it stays out.
+    assert 5.8 < start < 7.19 and 9.2 < start + len(audio) / RATE < 9.8
