@@ -264,6 +264,9 @@ class Microphone:
         self.callbacks += 1
 
     def __enter__(self) -> "Microphone":
+        return self.open()
+
+    def open(self) -> "Microphone":
         try:
             self._stream = self._sd.RawInputStream(
                 device=self.device.index,

@@ -99,7 +99,7 @@ def cmd_run(args) -> int:
     detector = build_detector(settings)
     gate = Gate(settings.gate, detector.sample_rate, detector.latency_samples)
     spool = Spool(settings.spool.data_dir)
-    names = ", ".join(f"{m.wake_word} {m.version} (threshold {settings.detector.thresholds.get(m.wake_word, settings.detector.threshold or m.threshold):.2f})" for m in detector.models)
+    names = ", ".join(f"{r.info.wake_word} {r.info.version} (threshold {r.threshold:.2f})" for r in detector.runners)
     rate = detector.sample_rate
 
     def stored(clip, record):
@@ -122,18 +122,16 @@ def cmd_run(args) -> int:
             audio = settings.audio
             microphone = Microphone(audio.device or None, audio.rate or None, audio.channels, audio.channel,
                                     audio.block_samples, stall_timeout_s=audio.stall_timeout_s)
-            microphone.__enter__()
+            microphone.open()
             _print(f"wakegate {__version__}: listening on {microphone.device.name} "
                    f"({microphone.rate} Hz, {microphone.channels} ch) for {names}; Ctrl-C stops")
             blocks = microphone.blocks()
         if args.duration:
             blocks = _limit(blocks, int(args.duration * rate))
         pipeline.run(blocks)
-    except KeyboardInterrupt:
-        pipeline.finish()
+    except KeyboardInterrupt:  # Pipeline.run has already handed off a capture in progress
         _print("stopped")
     except AudioError as exc:
-        pipeline.finish()
         if microphone is not None:
             microphone.close()
             if microphone.wedged:  # PortAudio's exit handler would hang too: leave without it

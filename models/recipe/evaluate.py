@@ -94,8 +94,10 @@ class NegativeStream:
         for i in clip_index:
             label = str(self.clips.labels[max(0, i)])
             by_label[label] = by_label.get(label, 0) + 1
+        labels, counts = np.unique(self.clips.labels[self.clips.labels != "none"], return_counts=True)
         return {"stream": self.name, "hours": round(self.hours, 3), "false_accepts": len(fired),
-                "fa_per_hour": round(len(fired) / max(self.hours, 1e-9), 2), "by_label": by_label}
+                "fa_per_hour": round(len(fired) / max(self.hours, 1e-9), 2), "by_label": by_label,
+                "clips": len(self.clips), "wake_word_clips_by_label": {str(k): int(v) for k, v in zip(labels, counts)}}
 
 
 def calibration_half(speakers: np.ndarray) -> np.ndarray:

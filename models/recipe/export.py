@@ -47,6 +47,14 @@ def export_onnx(model: WakeWordTCN, path: str, wake_word: str, version: str, thr
         "wakegate.step_frames": str(STEP_FRAMES),
         "wakegate.threshold": f"{threshold:.4f}",
     }
+    # The tracer leaves the state outputs' time axis symbolic; FORMAT.md wants them shaped like the inputs.
+    for output in graph.graph.output:
+        if output.name.endswith("_out"):
+            shape = shapes[state_names.index(output.name[: -len("_out")])]
+            dims = output.type.tensor_type.shape.dim
+            for dim, size in zip(dims, shape):
+                dim.ClearField("dim_param")
+                dim.dim_value = size
     del graph.metadata_props[:]
     for key, value in metadata.items():
         graph.metadata_props.add(key=key, value=value)

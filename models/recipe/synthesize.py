@@ -12,6 +12,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import time
 import zlib
 from dataclasses import dataclass
@@ -32,7 +33,10 @@ CONFUSABLES = {
         "alexander", "a lexus", "election", "Alex", "Alexis", "Alaska", "Alisa", "relax a bit", "electric",
         "Alexandra", "excel", "unless a", "Alexandria", "a letter", "Alice", "Melissa", "elixir", "Lexington",
         "Alexei", "a Lexus car", "collection", "selection", "affection", "Alessa", "Elena", "a legs up",
-        "I elected", "Alex said", "Alaska is cold", "relax, Alex", "unless a lot", "the election", "Alexa's ahead",
+        "I elected", "Alex said", "Alaska is cold", "relax, Alex", "unless a lot", "the election",
+        # Mistake kept so cached shards stay reproducible: it contains the wake word itself, so
+        # load_clips drops it from every negative set.
+        "Alexa's ahead",
     ],
 }
 # Ordinary sentences, so the synthetic voices themselves are not a cue for "wake word".
@@ -133,15 +137,24 @@ def save_shard(path: str, clips: list[np.ndarray], specs: list[ClipSpec]) -> Non
     os.replace(path + ".tmp.npz", path)  # atomic: a reader never sees half a shard
 
 
-def load_clips(phrase: str, set_name: str) -> list[np.ndarray]:
-    """All finished clips of one set (whatever shards exist so far)."""
+def load_clips(phrase: str, set_name: str, with_text: bool = False) -> list:
+    """All finished clips of one set (whatever shards exist so far); optionally as (clip, text) pairs.
+
+    A negative set never yields a clip whose text contains the wake word.
+    """
     clips = []
     for path in sorted(glob.glob(os.path.join(shard_dir(phrase), f"{set_name}_*.npz"))):
         if path.endswith(".tmp.npz"):
             continue
         with np.load(path) as shard:
             audio, offsets = shard["audio"], shard["offsets"]
-            clips += [audio[a:b] for a, b in zip(offsets[:-1], offsets[1:]) if b - a > 1600]
+            texts = [json.loads(m)["text"] for m in shard["meta"]]
+        for a, b, text in zip(offsets[:-1], offsets[1:], texts):
+            if b - a <= 1600:  # under 0.1 s: a failed synthesis
+                continue
+            if set_name.startswith("neg") and re.search(rf"\b{re.escape(phrase)}\b", text, re.IGNORECASE):
+                continue
+            clips.append((audio[a:b], text) if with_text else audio[a:b])
     return clips
 
 

@@ -116,7 +116,12 @@ def evaluate_model(path: str, phrase: str, dev: real_data.ClipSet, threshold: fl
     positives = synthesize.load_clips(phrase, "pos_dev")
     clean = evaluate.positive_peak_scores(session, positives, None, 0.0)
     noisy = evaluate.positive_peak_scores(session, positives, dev_noise_audio, 10.0)
-    confusables = evaluate.clip_peak_scores(session, synthesize.load_clips(phrase, "neg_dev"))
+    confusable_clips = synthesize.load_clips(phrase, "neg_dev", with_text=True)
+    confusables = evaluate.clip_peak_scores(session, [clip for clip, _ in confusable_clips])
+    accepted_texts: dict[str, str] = {}
+    for (_, text), peak in zip(confusable_clips, confusables):
+        hits, total = (int(x) for x in accepted_texts.get(text, "0/0").split("/"))
+        accepted_texts[text] = f"{hits + int(peak >= threshold)}/{total + 1}"
     grid = [0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, round(threshold, 4)]
     return {
         "threshold": round(threshold, 4),
@@ -126,6 +131,7 @@ def evaluate_model(path: str, phrase: str, dev: real_data.ClipSet, threshold: fl
         "recall_noise_10db": round(float(np.mean(noisy >= threshold)), 4),
         "tts_confusables_dev": len(confusables),
         "tts_confusable_accept_rate": round(float(np.mean(confusables >= threshold)), 4),
+        "tts_confusables_accepted_by_text": dict(sorted(accepted_texts.items())),
         "negative_streams": [s.false_accepts(threshold) for s in streams.values()],
         "max_score_calibration_stream": round(float(streams["dev_speech_calibration"].scores.max()), 4),
         "sweep": [
@@ -151,6 +157,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1, help="data-making processes beside the trainer (0: none)")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--from-checkpoint", metavar="PT", help="skip training: load these weights (a .pt from models/work)")
     parser.add_argument("--threshold", type=float, default=None, help="skip calibration and use this threshold")
     args = parser.parse_args()
 
@@ -164,18 +171,33 @@ def main() -> None:
     log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
         f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
     maker = ExampleMaker(pools, WINDOW_S, args.seed)
-    model = train_model(maker, args.epochs, args.steps_per_epoch, args.batch_size, args.lr, args.workers)
+    if args.from_checkpoint:  # re-export and re-evaluate trained weights
+        model = WakeWordTCN()
+        model.load_state_dict(torch.load(args.from_checkpoint))
+        model.eval()
+    else:
+        model = train_model(maker, args.epochs, args.steps_per_epoch, args.batch_size, args.lr, args.workers)
+        os.makedirs(WORK_DIR, exist_ok=True)
+        torch.save(model.state_dict(), os.path.join(WORK_DIR, f"{wake_word}.pt"))
     train_s = time.time() - started
 
-    os.makedirs(WORK_DIR, exist_ok=True)
-    checkpoint = os.path.join(WORK_DIR, f"{wake_word}.pt")
-    torch.save(model.state_dict(), checkpoint)
     # Export once with a placeholder threshold, calibrate on the exported file itself, then re-export.
     export_onnx(model, args.out, wake_word, args.version, threshold=0.5)
     metrics = evaluate_model(args.out, args.phrase, dev_split, args.threshold)
     export_onnx(model, args.out, wake_word, args.version, threshold=metrics["threshold"])
     # Several windows back to back: longer than the receptive field, so carried state is exercised.
     check = verify(model, args.out, maker.batch(4)[0].reshape(-1, model.conv_in.conv.in_channels))
+    metrics["training_data"] = {
+        "kokoro_positives": len(synthesize.load_clips(args.phrase, "pos_train")),
+        "espeak_flite_positives": len(synthesize.load_clips(args.phrase, "pos_robot")),
+        "kokoro_negatives": len(synthesize.load_clips(args.phrase, "neg_train")),
+        "espeak_flite_negatives": len(synthesize.load_clips(args.phrase, "neg_robot")),
+        "real_speech_clips": len(pools.real_speech),
+        "real_speech_hours": round(sum(len(c) for c in pools.real_speech) / 16000 / 3600, 3),
+        "noise_clips": len(pools.noises),
+        "noise_hours": round(sum(len(c) for c in pools.noises) / 16000 / 3600, 3),
+        "windows_seen": 0 if args.from_checkpoint else args.epochs * args.steps_per_epoch * args.batch_size,
+    }
     metrics.update({"verify": check, "train_wall_s": round(train_s), "total_wall_s": round(time.time() - started),
                     "args": vars(args), "parameters": sum(p.numel() for p in model.parameters())})
     with open(os.path.join(WORK_DIR, f"{wake_word}-metrics.json"), "w") as f:
