@@ -98,13 +98,13 @@ def cmd_run(args) -> int:
     settings = _settings(args)
     detector = build_detector(settings)
     gate = Gate(settings.gate, detector.sample_rate, detector.latency_samples)
-    spool = Spool(settings.spool.data_dir)
+    spool = _spool(settings)
     names = ", ".join(f"{r.info.wake_word} {r.info.version} (threshold {r.threshold:.2f})" for r in detector.runners)
     rate = detector.sample_rate
 
     def stored(clip, record):
         _print(f"clip {record.clip_id}: {record.meta['duration_s']:.2f} s "
-               f"({record.meta['preroll_s']:.2f} s pre-roll, ended by {clip.end_reason}) → {record.audio_path}")
+               f"({record.meta['preroll_s']:.2f} s pre-roll, ended by {clip.end_reason}), sealed → {record.path}")
 
     def detected(d):
         _print(f"detected {d.wake_word} at {d.time_s:.2f} s (score {d.score:.2f})")
@@ -155,6 +155,15 @@ def cmd_run(args) -> int:
 
 
 
+def _spool(settings, need_key: bool = True):
+    from .sealing import OwnerPublicKey
+    from .spool import Spool
+
+    spool_settings = settings.spool
+    owner = OwnerPublicKey.load(spool_settings.public_key_path) if need_key else None
+    return Spool(spool_settings.data_dir, owner, spool_settings.max_clips, int(spool_settings.max_mb * 2**20))
+
+
 def _limit(blocks, samples: int):
     seen = 0
     for block in blocks:
@@ -166,6 +175,7 @@ def _limit(blocks, samples: int):
 
 def cmd_demo(args) -> int:
     """The embedded default: the microphone if there is one, else the bundled fixture."""
+    _demo_keys(args)
     if not args.fixture:
         try:
             from .audio_in import find_input_device
@@ -180,6 +190,20 @@ def cmd_demo(args) -> int:
         raise WakegateError(f"demo fixture missing: {DEMO_FIXTURE}")
     args.input = str(DEMO_FIXTURE)
     return cmd_run(args)
+
+
+def _demo_keys(args) -> None:
+    """The demo seals clips like the real thing; on first use it makes the owner's keys."""
+    from .config import default_private_key
+    from .sealing import generate_keys
+
+    settings = _settings(args)
+    public = settings.spool.public_key_path
+    if not public.exists():
+        private = default_private_key()
+        generate_keys(private, public)
+        _print(f"demo: made an owner key pair: clips are sealed to {public}; open them with {private} "
+               f"(on a real device, keep that private key elsewhere)")
 
 
 def cmd_devices(args) -> int:
@@ -298,6 +322,108 @@ def cmd_fixtures_make(args) -> int:
     return 0
 
 
+def cmd_keys_init(args) -> int:
+    from .config import default_private_key
+    from .sealing import generate_keys
+
+    settings = _settings(args)
+    private = Path(args.private_key) if args.private_key else default_private_key()
+    public = settings.spool.public_key_path
+    key = generate_keys(private, public, force=args.force)
+    _print(f"owner key {key}: public key {public} (the device needs only this), private key {private}")
+    _print("keep the private key off the device: whoever holds it can open every clip")
+    return 0
+
+
+def _private_key(args):
+    from .config import default_private_key
+    from .sealing import load_private_key
+
+    return load_private_key(Path(args.private_key) if args.private_key else default_private_key())
+
+
+def cmd_clips(args) -> int:
+    settings = _settings(args)
+    spool = _spool(settings, need_key=False)
+    action = args.clips_command
+    if action == "list":
+        clips = spool.list()
+        if not clips:
+            _print(f"no clips in {spool.dir}")
+        for c in clips:
+            m = c.meta
+            _print(f"{c.clip_id}  {m.get('time')}  {m.get('wake_word')} {m.get('score')}  {m.get('duration_s')} s  "
+                   f"{m.get('end_reason')}  model {m.get('model_version')}")
+        return 0
+    if action == "purge":
+        older = _parse_age(args.older_than) if args.older_than else 0.0
+        purged = spool.purge(older)
+        _print(f"purged {len(purged)} clip(s)")
+        return 0
+    if action == "delete":
+        stored = spool.delete(args.clip_id)
+        _print(f"deleted {stored.clip_id}")
+        return 0
+    meta, wav = spool.open(args.clip_id, _private_key(args))
+    if action == "export":
+        from .spool import write_atomically
+
+        out = Path(args.out)
+        write_atomically(out, wav)
+        spool.audit.append("exported", meta["id"])
+        _print(f"exported {meta['id']} ({meta['duration_s']} s) to {out}")
+        return 0
+    # play: decrypted in memory, straight to the default output device
+    import io
+
+    import soundfile
+
+    from .audio_in import _sounddevice
+
+    audio, rate = soundfile.read(io.BytesIO(wav), dtype="int16")
+    sd = _sounddevice()
+    try:
+        sd.play(audio, rate)
+        sd.wait()
+    except sd.PortAudioError as exc:
+        raise AudioError(f"cannot play: {exc}") from None
+    return 0
+
+
+def _parse_age(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    number, unit = text[:-1], text[-1:]
+    try:
+        value = float(number) * units[unit]
+    except (ValueError, KeyError):
+        raise ConfigError(f"--older-than {text!r}: use a number and a unit, e.g. 30m, 12h, 7d") from None
+    if value < 0:
+        raise ConfigError("--older-than must not be negative")
+    return value
+
+
+def cmd_audit(args) -> int:
+    from .audit import AuditLog
+    from .spool import AUDIT_NAME
+
+    settings = _settings(args)
+    log = AuditLog(settings.spool.data_dir / AUDIT_NAME)
+    if args.audit_command == "verify":
+        result = log.verify()
+        if not result.ok:
+            print(f"wakegate: audit log {log.path} is NOT intact: {result.problem}", file=sys.stderr)
+            return 1
+        _print(f"audit log intact: {result.entries} entries, head {result.head}")
+        return 0
+    for entry in log.entries():
+        if "unreadable" in entry:
+            _print(f"?? unreadable line: {entry['unreadable']}")
+            continue
+        details = ", ".join(f"{k}={v}" for k, v in entry.items() if k not in {"seq", "time", "event", "clip_id", "prev", "hash"})
+        _print(f"{entry.get('seq'):>5}  {entry.get('time')}  {entry.get('event'):<16} {entry.get('clip_id') or '-'}  {details}")
+    return 0
+
+
 # -- argument parsing ----------------------------------------------------------------------------
 
 
@@ -365,6 +491,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reverb", action="store_true", help="simulate a room")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_fixtures_make)
+
+    def with_spool(p):
+        p.add_argument("--config", metavar="TOML", help="settings file")
+        p.add_argument("--data-dir", metavar="DIR", help="where the spool lives")
+
+    p = sub.add_parser("keys", help="the owner's key pair that clips are sealed to")
+    keys_sub = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    p = keys_sub.add_parser("init", help="make the owner's key pair")
+    with_spool(p)
+    p.add_argument("--private-key", metavar="PATH", help="where to write the private key (~/.config/wakegate/owner.key)")
+    p.add_argument("--force", action="store_true", help="replace existing keys (old clips then cannot be opened)")
+    p.set_defaults(func=cmd_keys_init)
+
+    p = sub.add_parser("clips", help="list, play, export and delete the clips in the spool")
+    clips_sub = p.add_subparsers(dest="clips_command", required=True, metavar="ACTION")
+    for name, help_text in [("list", "list clips (no key needed)"), ("play", "play a clip"), ("export", "decrypt a clip to a WAV file"),
+                            ("delete", "delete a clip"), ("purge", "delete every clip, or those older than --older-than")]:
+        p = clips_sub.add_parser(name, help=help_text)
+        with_spool(p)
+        if name in ("play", "export", "delete"):
+            p.add_argument("clip_id", metavar="ID", help="clip id (or an unambiguous start of it)")
+        if name in ("play", "export"):
+            p.add_argument("--private-key", metavar="PATH", help="the owner's private key (~/.config/wakegate/owner.key)")
+        if name == "export":
+            p.add_argument("out", metavar="OUT.wav")
+        if name == "purge":
+            p.add_argument("--older-than", metavar="AGE", help="e.g. 30m, 12h, 7d")
+        p.set_defaults(func=cmd_clips)
+
+    p = sub.add_parser("audit", help="the audit log of every clip event")
+    audit_sub = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    for name, help_text in [("verify", "check the hash chain"), ("show", "print the log")]:
+        p = audit_sub.add_parser(name, help=help_text)
+        with_spool(p)
+        p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("devices", help="list audio input devices")
     p.set_defaults(func=cmd_devices)

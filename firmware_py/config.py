@@ -61,13 +61,31 @@ class ModelSettings:
             raise ConfigError("models.threads must be at least 1")
 
 
+def default_private_key() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "wakegate" / "owner.key"
+
+
 @dataclass(frozen=True)
 class SpoolSettings:
     dir: str = ""  # "" = $WAKEGATE_DATA_DIR or ~/.local/share/wakegate
+    public_key: str = ""  # the owner's key clips are sealed to; "" = <dir>/owner.pub
+    max_clips: int = 200  # when full, the oldest clip is dropped (and the audit log says so)
+    max_mb: float = 100.0
+
+    def __post_init__(self):
+        if self.max_clips < 1 or self.max_mb <= 0:
+            raise ConfigError("spool.max_clips and spool.max_mb must be positive")
 
     @property
     def data_dir(self) -> Path:
         return Path(self.dir).expanduser() if self.dir else default_data_dir()
+
+    @property
+    def public_key_path(self) -> Path:
+        from .spool import PUBLIC_KEY_NAME
+
+        return Path(self.public_key).expanduser() if self.public_key else self.data_dir / PUBLIC_KEY_NAME
 
 
 @dataclass(frozen=True)

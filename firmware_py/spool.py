@@ -1,13 +1,14 @@
-"""The local spool: one WAV and one metadata record per clip, in a private data directory.
+"""The local spool: one sealed file per clip in a private data directory, and the audit log beside it.
 
-Files appear whole or not at all (temp file, fsync, rename, fsync of the directory), so a power
-cut never leaves half a clip. The metadata holds nothing that identifies the device or its owner.
+A clip is sealed to the owner's public key in memory and written whole or not at all (temp file,
+fsync, rename, fsync of the directory): no plaintext audio ever touches the disk, and a power cut
+never leaves half a clip. Its metadata holds nothing that identifies the device or its owner. The
+spool is bounded: when it is full, the oldest clip is dropped, and the audit log says so.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
 import secrets
 import time
@@ -15,18 +16,23 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
+from .audit import AuditLog
 from .errors import WakegateError
 from .gate import Clip
+from .sealing import OwnerPublicKey, SealedClipError, open_sealed, read_header, seal
 
 SPOOL_SUBDIR = "spool"
+CLIP_SUFFIX = ".clip"
+PUBLIC_KEY_NAME = "owner.pub"
+AUDIT_NAME = "audit.log"
 
 
 @dataclass(frozen=True)
 class StoredClip:
     clip_id: str
-    audio_path: Path
-    meta_path: Path
+    path: Path
     meta: dict
+    size: int
 
 
 def clip_metadata(clip: Clip, clip_id: str, now: float) -> dict:
@@ -55,7 +61,7 @@ def wav_bytes(audio, sample_rate: int) -> bytes:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) and make it 0700; refuse one that others can read."""
+    """Create ``path`` (and parents) and make it 0700."""
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(path, 0o700)
@@ -84,33 +90,91 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 class Spool:
-    """Stores clips; the directory is created on the first clip, so listening never touches disk."""
+    """Sealed clips in ``<data_dir>/spool``; created on the first clip, so listening never touches disk."""
 
-    def __init__(self, data_dir: Path, clock=time.time):
-        self.dir = Path(data_dir) / SPOOL_SUBDIR
-        self._data_dir = Path(data_dir)
+    def __init__(self, data_dir: Path, owner: OwnerPublicKey | None = None, max_clips: int = 200,
+                 max_bytes: int = 100 * 2**20, clock=time.time):
+        self.data_dir = Path(data_dir)
+        self.dir = self.data_dir / SPOOL_SUBDIR
+        self.owner = owner
+        self.max_clips = max_clips
+        self.max_bytes = max_bytes
+        self.audit = AuditLog(self.data_dir / AUDIT_NAME, clock)
         self._clock = clock
 
     def store(self, clip: Clip) -> StoredClip:
-        ensure_private_dir(self._data_dir)
-        ensure_private_dir(self.dir)
+        if self.owner is None:
+            raise WakegateError("no owner public key: clips cannot be sealed")
         clip_id = secrets.token_hex(16)
         meta = clip_metadata(clip, clip_id, self._clock())
-        audio_path = self.dir / f"{clip_id}.wav"
-        meta_path = self.dir / f"{clip_id}.json"
-        write_atomically(audio_path, wav_bytes(clip.audio, clip.sample_rate))
-        # The record goes last: a clip is listed only once its audio is safely on disk.
-        write_atomically(meta_path, json.dumps(meta, sort_keys=True).encode() + b"\n")
-        return StoredClip(clip_id, audio_path, meta_path, meta)
+        sealed = seal(wav_bytes(clip.audio, clip.sample_rate), meta, self.owner)
+        ensure_private_dir(self.data_dir)
+        ensure_private_dir(self.dir)
+        self._make_room(len(sealed))
+        path = self.dir / f"{clip_id}{CLIP_SUFFIX}"
+        write_atomically(path, sealed)
+        self.audit.append("captured", clip_id, wake_word=meta["wake_word"], score=meta["score"],
+                          duration_s=meta["duration_s"], bytes=len(sealed))
+        return StoredClip(clip_id, path, meta, len(sealed))
+
+    def _make_room(self, incoming: int) -> None:
+        clips = self.list()
+        total = sum(c.size for c in clips)
+        while clips and (len(clips) + 1 > self.max_clips or total + incoming > self.max_bytes):
+            oldest = clips.pop(0)
+            oldest.path.unlink(missing_ok=True)
+            total -= oldest.size
+            self.audit.append("dropped", oldest.clip_id, reason="spool full")
 
     def list(self) -> list[StoredClip]:
         if not self.dir.is_dir():
             return []
         clips = []
-        for meta_path in sorted(self.dir.glob("*.json")):
+        for path in self.dir.glob(f"*{CLIP_SUFFIX}"):
             try:
-                meta = json.loads(meta_path.read_text())
-            except (OSError, ValueError):
-                continue
-            clips.append(StoredClip(meta_path.stem, meta_path.with_suffix(".wav"), meta_path, meta))
-        return sorted(clips, key=lambda c: (c.meta.get("time", ""), c.clip_id))
+                with open(path, "rb") as handle:
+                    meta, _, _ = read_header(handle.read(8192))
+            except (OSError, SealedClipError):
+                continue  # not ours, or unreadable: never delete what we cannot identify
+            stat = path.stat()
+            clips.append((stat.st_mtime_ns, StoredClip(path.stem, path, meta, stat.st_size)))
+        # Oldest first: the metadata time is rounded to the second, the write time orders within it.
+        return [clip for _, clip in sorted(clips, key=lambda c: (str(c[1].meta.get("time", "")), c[0]))]
+
+    def find(self, clip_id: str) -> StoredClip:
+        matches = [c for c in self.list() if c.clip_id.startswith(clip_id)] if clip_id else []
+        if not matches:
+            raise WakegateError(f"no clip {clip_id!r} in {self.dir}")
+        if len(matches) > 1:
+            raise WakegateError(f"{clip_id!r} matches {len(matches)} clips; give more of the id")
+        return matches[0]
+
+    def open(self, clip_id: str, private_key) -> tuple[dict, bytes]:
+        stored = self.find(clip_id)
+        return open_sealed(stored.path.read_bytes(), private_key)
+
+    def delete(self, clip_id: str, event: str = "deleted", **details) -> StoredClip:
+        stored = self.find(clip_id)
+        stored.path.unlink()
+        self.audit.append(event, stored.clip_id, **details)
+        return stored
+
+    def purge(self, older_than_s: float = 0.0) -> list[StoredClip]:
+        cutoff = self._clock() - older_than_s
+        purged = []
+        for stored in self.list():
+            created = _parse_time(stored.meta.get("time"))
+            if created is None or created <= cutoff:
+                stored.path.unlink(missing_ok=True)
+                self.audit.append("purged", stored.clip_id, older_than_s=older_than_s)
+                purged.append(stored)
+        return purged
+
+
+def _parse_time(text) -> float | None:
+    import calendar
+
+    try:
+        return float(calendar.timegm(time.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ")))
+    except ValueError:
+        return None

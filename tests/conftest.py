@@ -1,7 +1,11 @@
+import io
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
+from firmware_py.sealing import generate_keys, load_private_key, open_sealed
 from synthetic_model import build_loud_sound_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -15,5 +19,32 @@ def loud_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def data_dir(tmp_path) -> Path:
-    return tmp_path / "data"
+def owner_key(tmp_path, monkeypatch) -> Path:
+    """The owner's private key, where `wakegate` looks for it by default (also in subprocesses)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config" / "wakegate" / "owner.key"
+
+
+@pytest.fixture
+def data_dir(tmp_path, owner_key) -> Path:
+    """A device data directory that holds only the owner's public key, as after `wakegate keys init`."""
+    path = tmp_path / "data"
+    generate_keys(owner_key, path / "owner.pub")
+    return path
+
+
+def device_files(data_dir: Path) -> list[str]:
+    """Everything in the data directory besides the owner's public key."""
+    return sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob("*") if p.name != "owner.pub")
+
+
+def open_clips(data_dir: Path, owner_key: Path) -> list[tuple[dict, np.ndarray]]:
+    """Open every sealed clip in the spool with the owner's private key: (metadata, int16 audio)."""
+    key = load_private_key(owner_key)
+    clips = []
+    for path in sorted((data_dir / "spool").glob("*.clip")):
+        meta, wav = open_sealed(path.read_bytes(), key)
+        audio, rate = sf.read(io.BytesIO(wav), dtype="int16")
+        assert rate == meta["sample_rate"]
+        clips.append((meta, audio))
+    return clips

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import device_files, open_clips
 from synthetic_model import burst, noise
 
 RATE = 16000
@@ -81,35 +82,40 @@ def test_detect_reads_raw_pcm_on_stdin(wake_audio, loud_model):
     assert json.loads(result.stdout)["event"] == "detection"
 
 
-def test_run_replays_a_file_and_keeps_one_clip(wake_wav, wake_audio, loud_model, data_dir):
+def test_run_replays_a_file_and_keeps_one_sealed_clip(wake_wav, wake_audio, loud_model, data_dir, owner_key):
     result = wakegate("run", "--input", wake_wav, "--model", loud_model, "--data-dir", data_dir)
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr
     assert "detected loud at 2.0" in out and "1 clip(s) kept" in out and "discarded" in out
-    (meta_path,) = (data_dir / "spool").glob("*.json")
-    meta = json.loads(meta_path.read_text())
-    assert set(meta) == {"id", "time", "wake_word", "score", "duration_s", "preroll_s", "sample_rate", "model_version", "end_reason"}
+    ((meta, audio),) = open_clips(data_dir, owner_key)
+    assert set(meta) == {"id", "time", "wake_word", "score", "duration_s", "preroll_s", "sample_rate",
+                         "model_version", "end_reason", "suite", "key_id"}
     assert meta["wake_word"] == "loud" and meta["end_reason"] == "silence" and meta["time"].endswith("Z")
-    audio, rate = sf.read(meta_path.with_suffix(".wav"), dtype="int16")
     assert abs(len(audio) / RATE - meta["duration_s"]) < 0.01
     # The clip is an exact slice of what was heard, starting at most the pre-roll before the detection.
     found = np.flatnonzero(np.all(np.lib.stride_tricks.sliding_window_view(wake_audio, 32) == audio[:32], axis=1))
     assert len(found) == 1
     np.testing.assert_array_equal(audio, wake_audio[found[0] : found[0] + len(audio)])
+    (path,) = (data_dir / "spool").glob("*.clip")
     assert (data_dir.stat().st_mode & 0o777) == 0o700 and ((data_dir / "spool").stat().st_mode & 0o777) == 0o700
-    assert (meta_path.stat().st_mode & 0o777) == 0o600
+    assert (path.stat().st_mode & 0o777) == 0o600
+    # No plaintext audio on disk: no 64-sample run of the clip appears in any file under the data dir.
+    for file in (p for p in data_dir.rglob("*") if p.is_file()):
+        content = file.read_bytes()
+        for offset in range(0, len(audio) - 64, 4000):
+            assert audio[offset : offset + 64].tobytes() not in content, f"plaintext audio in {file}"
 
 
 def test_clip_metadata_carries_no_identity(wake_wav, loud_model, data_dir):
     wakegate("run", "--input", wake_wav, "--model", loud_model, "--data-dir", data_dir)
-    (meta_path,) = (data_dir / "spool").glob("*.json")
-    text = meta_path.read_text()
+    (path,) = (data_dir / "spool").glob("*.clip")
+    text = path.read_bytes()[:4096]
     import getpass
     import socket
     import uuid
 
     for identity in {socket.gethostname(), getpass.getuser(), f"{uuid.getnode():012x}"}:
-        assert identity not in text
+        assert identity.encode() not in text
 
 
 def test_run_with_no_wake_word_writes_nothing(tmp_path, loud_model, data_dir):
@@ -118,16 +124,16 @@ def test_run_with_no_wake_word_writes_nothing(tmp_path, loud_model, data_dir):
     result = wakegate("run", "--input", path, "--model", loud_model, "--data-dir", data_dir)
     assert result.returncode == 0
     assert "0 detection(s), 0 clip(s)" in result.stdout.decode()
-    assert not data_dir.exists()
+    assert device_files(data_dir) == []
 
 
-def test_config_file_and_flags(tmp_path, wake_wav, loud_model, data_dir):
+def test_config_file_and_flags(tmp_path, wake_wav, loud_model, data_dir, owner_key):
     config = tmp_path / "wakegate.toml"
     config.write_text(f'[models]\nmodels = ["{loud_model}"]\n[gate]\npreroll_s = 0.5\n[spool]\ndir = "{data_dir}"\n')
     result = wakegate("run", "--input", wake_wav, "--config", config)
     assert result.returncode == 0, result.stderr
-    (meta_path,) = (data_dir / "spool").glob("*.json")
-    assert json.loads(meta_path.read_text())["preroll_s"] <= 0.5
+    ((meta, _),) = open_clips(data_dir, owner_key)
+    assert meta["preroll_s"] <= 0.5
 
 
 @pytest.mark.parametrize(
@@ -158,7 +164,7 @@ def test_truncated_wav_keeps_what_was_heard(tmp_path, wake_audio, loud_model, da
     path.write_bytes(path.read_bytes()[: 44 + 2 * int(3.0 * RATE)])
     result = wakegate("run", "--input", path, "--model", loud_model, "--data-dir", data_dir)
     assert result.returncode == 0, result.stderr
-    assert len(list((data_dir / "spool").glob("*.wav"))) == 1
+    assert len(list((data_dir / "spool").glob("*.clip"))) == 1
 
 
 def write(path, content: bytes):
@@ -190,18 +196,19 @@ def test_duration_stops_a_replay_early(tmp_path, loud_model, data_dir):
     assert "done: 2.5 s of audio" in result.stdout.decode()
 
 
-def test_demo_on_the_bundled_fixture_keeps_the_command_and_nothing_else(data_dir):
+def test_demo_on_the_bundled_fixture_keeps_the_command_and_nothing_else(tmp_path, owner_key):
     """The shipped alexa model on the shipped fixture: exactly one clip, holding the wake word and command."""
+    data_dir = tmp_path / "demo-data"
     result = wakegate("demo", "--fixture", "--data-dir", data_dir)
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr
-    assert "1 detection(s), 1 clip(s) kept" in out
-    (meta_path,) = (data_dir / "spool").glob("*.json")
-    meta = json.loads(meta_path.read_text())
+    assert "demo: made an owner key pair" in out and "1 detection(s), 1 clip(s) kept" in out
+    ((meta, audio),) = open_clips(data_dir, owner_key)
     assert meta["wake_word"] == "alexa" and meta["end_reason"] == "silence"
-    audio, _ = sf.read(meta_path.with_suffix(".wav"), dtype="int16")
     fixture, _ = sf.read(REPO / "firmware_py" / "data" / "demo.flac", dtype="int16")
     found = np.flatnonzero(np.all(np.lib.stride_tricks.sliding_window_view(fixture, 32) == audio[:32], axis=1))
     start = found[0] / RATE
     # "Alexa" starts at 7.19 s and the command ends at 9.2 s; the unrelated speech around it stays out.
     assert 5.8 < start < 7.19 and 9.2 < start + len(audio) / RATE < 9.8
+    again = wakegate("demo", "--fixture", "--data-dir", data_dir)  # keys are made once
+    assert again.returncode == 0 and "made an owner key pair" not in again.stdout.decode()

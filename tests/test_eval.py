@@ -68,12 +68,12 @@ def test_counting_recall_false_accepts_and_latency(pack, loud_model):
     assert recalls == sorted(recalls, reverse=True)  # a higher threshold never finds more
 
 
-def test_eval_and_run_agree_on_every_detection(pack, loud_model, tmp_path):
+def test_eval_and_run_agree_on_every_detection(pack, loud_model, tmp_path, data_dir):
     report_path = tmp_path / "r.json"
     assert wakegate("eval", pack, "--model", loud_model, "--json", report_path, "--jobs", "1").returncode == 0
     report = json.loads(report_path.read_text())
     for entry in report["files"]:
-        run = wakegate("run", "--input", pack / entry["file"], "--model", loud_model, "--data-dir", tmp_path / "d")
+        run = wakegate("run", "--input", pack / entry["file"], "--model", loud_model, "--data-dir", data_dir)
         detect = wakegate("detect", pack / entry["file"], "--model", loud_model)
         run_times = [float(line.split(" at ")[1].split(" s")[0]) for line in run.stdout.splitlines() if line.startswith("detected")]
         detect_times = [json.loads(line)["time_s"] for line in detect.stdout.splitlines()]

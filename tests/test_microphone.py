@@ -5,7 +5,6 @@ with ``ALSA_CONFIG_PATH`` pointing at a config that defines the fixture devices.
 """
 
 import ctypes.util
-import json
 import os
 import subprocess
 import sys
@@ -14,8 +13,8 @@ import time
 
 import numpy as np
 import pytest
-import soundfile as sf
 
+from conftest import open_clips
 from synthetic_model import burst, noise
 
 pytestmark = pytest.mark.skipif(
@@ -114,9 +113,9 @@ def test_devices_lists_the_alsa_fixture(tmp_path):
     assert "fixture" in result.stdout and "usbmic" in result.stdout
 
 
-def test_microphone_clip_is_bit_exact(tmp_path, spoken, loud_model):
+def test_microphone_clip_is_bit_exact(tmp_path, spoken, loud_model, data_dir, owner_key):
     audio, raw = spoken
-    data = tmp_path / "data"
+    data = data_dir
     result = wakegate(
         ["run", "--device", "fixture", "--model", str(loud_model), "--data-dir", str(data), "--duration", "6"],
         alsa_config(tmp_path, raw),
@@ -124,18 +123,16 @@ def test_microphone_clip_is_bit_exact(tmp_path, spoken, loud_model):
     assert result.returncode == 0, result.stderr
     assert "listening on fixture (16000 Hz, 1 ch)" in result.stdout
     assert "0 input overflows" in result.stdout
-    (meta_path,) = (data / "spool").glob("*.json")
-    meta = json.loads(meta_path.read_text())
-    clip, rate = sf.read(meta_path.with_suffix(".wav"), dtype="int16")
-    assert rate == RATE and meta["wake_word"] == "loud"
+    ((meta, clip),) = open_clips(data, owner_key)
+    assert meta["sample_rate"] == RATE and meta["wake_word"] == "loud"
     # The microphone delivered the fixture unchanged, so the clip is an exact slice of it.
     start = int(np.flatnonzero(np.all(np.lib.stride_tricks.sliding_window_view(audio, 64) == clip[:64], axis=1))[0])
     np.testing.assert_array_equal(clip, audio[start : start + len(clip)])
     assert 2.0 - 1.5 - 0.05 <= start / RATE <= 2.0
 
 
-def test_48k_stereo_microphone_is_converted(tmp_path, spoken, loud_model):
-    data = tmp_path / "data"
+def test_48k_stereo_microphone_is_converted(tmp_path, spoken, loud_model, data_dir):
+    data = data_dir
     config = tmp_path / "mic.toml"
     config.write_text('[audio]\ndevice = "usbmic"\nrate = 48000\nchannels = 2\nchannel = 1\n')
     result = wakegate(
@@ -144,17 +141,17 @@ def test_48k_stereo_microphone_is_converted(tmp_path, spoken, loud_model):
     )
     assert result.returncode == 0, result.stderr
     assert "listening on usbmic (48000 Hz, 2 ch)" in result.stdout
-    assert len(list((data / "spool").glob("*.wav"))) == 1
+    assert len(list((data / "spool").glob("*.clip"))) == 1
 
 
-def test_a_microphone_that_stops_delivering_ends_the_run_with_an_error(tmp_path, loud_model):
+def test_a_microphone_that_stops_delivering_ends_the_run_with_an_error(tmp_path, loud_model, data_dir):
     mic = PacedMicrophone(tmp_path / "mic.fifo", noise(1.0, -50), stall=True)
     config = tmp_path / "mic.toml"
     config.write_text('[audio]\ndevice = "fixture"\nstall_timeout_s = 1.5\n')
     started = time.monotonic()
     try:
         result = wakegate(
-            ["run", "--config", str(config), "--model", str(loud_model), "--data-dir", str(tmp_path / "d")],
+            ["run", "--config", str(config), "--model", str(loud_model), "--data-dir", str(data_dir)],
             alsa_config(tmp_path, mic.path),
             timeout=30,
         )
@@ -166,7 +163,7 @@ def test_a_microphone_that_stops_delivering_ends_the_run_with_an_error(tmp_path,
     assert time.monotonic() - started < 20
 
 
-def test_unknown_device_is_a_clear_error(tmp_path, loud_model):
-    result = wakegate(["run", "--device", "nosuchmic", "--model", str(loud_model)], alsa_config(tmp_path, "/dev/null"))
+def test_unknown_device_is_a_clear_error(tmp_path, loud_model, data_dir):
+    result = wakegate(["run", "--device", "nosuchmic", "--model", str(loud_model), "--data-dir", str(data_dir)], alsa_config(tmp_path, "/dev/null"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == "wakegate: error: no input device named 'nosuchmic' (see 'wakegate devices')"
