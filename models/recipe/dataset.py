@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .augment import HOP, WindowMaker
+from .augment import HOP, WindowMaker, trim_silence
 from .paths import REPO_ROOT
 
 sys.path.insert(0, REPO_ROOT)
@@ -33,7 +33,8 @@ class ExampleMaker:
 
     # Share of each window type in a batch; real speech dominates the negatives because that is what
     # the device hears most, hard TTS confusables teach the fine distinctions.
-    MIX = {"positive": 0.35, "tts_negative": 0.22, "real_speech": 0.33, "background": 0.10}
+    # Truncated positives ("alex-", "ale-") teach the model to wait for the whole word.
+    MIX = {"positive": 0.35, "tts_negative": 0.24, "truncated_positive": 0.05, "real_speech": 0.28, "background": 0.08}
 
     def __init__(self, pools: Pools, window_s: float, seed: int):
         self.pools = pools
@@ -64,6 +65,9 @@ class ExampleMaker:
             weights[lo:hi] = 1.0
         elif kind == "tts_negative":
             audio = self.windows.negative(self._pick(self.pools.tts_negatives))
+        elif kind == "truncated_positive":
+            word = trim_silence(self._pick(self.pools.positives))
+            audio = self.windows.negative(word[: int(len(word) * self.rng.uniform(0.3, 0.6))])
         elif kind == "real_speech":
             audio = self.windows.negative(self._pick(self.pools.real_speech))
         else:

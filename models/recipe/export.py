@@ -89,13 +89,16 @@ def stream_scores(session: onnxruntime.InferenceSession, features: np.ndarray, s
 
 
 def verify(model: WakeWordTCN, path: str, features: np.ndarray) -> dict:
-    """Streaming ONNX (4-frame calls) must match torch on the whole sequence; size and 1-thread CPU run."""
+    """Streaming ONNX (4-, 1- and 7-frame calls) must match torch on the whole sequence; size; 1-thread CPU run."""
     model = model.eval()
     with torch.no_grad():
         reference = torch.sigmoid(model(torch.from_numpy(features[None]))).numpy()[0]
-    streamed = stream_scores(open_session(path), features)
-    n = len(streamed)
-    max_diff = float(np.max(np.abs(streamed - reference[:n])))
+    session = open_session(path)
+    max_diff, n = 0.0, 0
+    for step in (STEP_FRAMES, 1, 7):  # the device's step, and any other T must agree too
+        streamed = stream_scores(session, features, step)
+        n = max(n, len(streamed))
+        max_diff = max(max_diff, float(np.max(np.abs(streamed - reference[: len(streamed)]))))
     size = os.path.getsize(path)
     if max_diff > 1e-4:
         raise AssertionError(f"streaming ONNX differs from torch by {max_diff:.2e}")
