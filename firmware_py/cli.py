@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -92,8 +93,10 @@ def _score_lines(score_blocks):
 def cmd_run(args) -> int:
     """Listen (mic, file or stdin), keep clips that follow a detection in the spool, discard the rest."""
     from .gate import Gate
+    from .indicator import Indicator
     from .pipeline import Pipeline, SinkWorker
-    from .spool import Spool
+    from .runtime import ControlServer, Controller, FileSource, MicrophoneSource, Runtime
+    from .spool import ensure_private_dir
 
     settings = _settings(args)
     detector = build_detector(settings)
@@ -101,6 +104,7 @@ def cmd_run(args) -> int:
     spool = _spool(settings)
     names = ", ".join(f"{r.info.wake_word} {r.info.version} (threshold {r.threshold:.2f})" for r in detector.runners)
     rate = detector.sample_rate
+    indicator = Indicator(state_file=spool.data_dir / "indicator")
 
     def stored(clip, record):
         _print(f"clip {record.clip_id}: {record.meta['duration_s']:.2f} s "
@@ -109,43 +113,61 @@ def cmd_run(args) -> int:
     def detected(d):
         _print(f"detected {d.wake_word} at {d.time_s:.2f} s (score {d.score:.2f})")
 
-    worker = SinkWorker(spool.store, on_done=stored)
+    worker = SinkWorker(spool.store, on_done=stored, indicator=indicator, name="spool")
     pipeline = Pipeline(detector, gate, on_clip=worker.submit, on_detection=detected)
-    microphone = None
+    controller = Controller()
+    runtime = Runtime(pipeline, controller, indicator, int(args.duration * rate) if args.duration else None)
+    if args.input:
+        source = FileSource(_input_blocks(args.input, settings, args.realtime, args.raw_rate))
+    else:
+        from .audio_in import Microphone
+
+        audio = settings.audio
+        source = MicrophoneSource(lambda: Microphone(audio.device or None, audio.rate or None, audio.channels, audio.channel,
+                                                     audio.block_samples, stall_timeout_s=audio.stall_timeout_s))
+
+    def status() -> dict:
+        return {
+            "state": runtime.state,
+            "uptime_s": round(time.monotonic() - runtime.started, 1),
+            "audio_s": round(pipeline.stats.samples / rate, 1),
+            "detections": pipeline.stats.detections,
+            "clips": pipeline.stats.clips,
+            "clips_pending": worker.pending,
+            "clips_failed": len(worker.errors),
+            "overflows": source.overflows,
+            "mutes": runtime.mutes,
+            "models": [{"wake_word": m.wake_word, "version": m.version} for m in detector.models],
+        }
+
+    control = ControlServer(spool.data_dir / "control.sock", controller, status)
+    ensure_private_dir(spool.data_dir)
+    control.start()
     try:
         if args.input:
             _print(f"wakegate {__version__}: replaying {args.input} through {names}")
-            blocks = _input_blocks(args.input, settings, args.realtime, args.raw_rate)
         else:
-            from .audio_in import Microphone
-
-            audio = settings.audio
-            microphone = Microphone(audio.device or None, audio.rate or None, audio.channels, audio.channel,
-                                    audio.block_samples, stall_timeout_s=audio.stall_timeout_s)
-            microphone.open()
-            _print(f"wakegate {__version__}: listening on {microphone.device.name} "
-                   f"({microphone.rate} Hz, {microphone.channels} ch) for {names}; Ctrl-C stops")
-            blocks = microphone.blocks()
-        if args.duration:
-            blocks = _limit(blocks, int(args.duration * rate))
-        pipeline.run(blocks)
-    except KeyboardInterrupt:  # Pipeline.run has already handed off a capture in progress
+            source.open()  # fail here, before any audio, if the device cannot be opened
+            _print(f"wakegate {__version__}: listening on {source.description} for {names}; Ctrl-C stops")
+            source.close()
+        runtime.run(source)
+    except KeyboardInterrupt:  # the runtime has already handed off a capture in progress
         _print("stopped")
     except AudioError as exc:
-        if microphone is not None:
-            microphone.close()
-            if microphone.wedged:  # PortAudio's exit handler would hang too: leave without it
-                worker.close()
-                print(f"wakegate: error: {exc}", file=sys.stderr, flush=True)
-                sys.stdout.flush()
-                os._exit(EXIT_ERROR)
+        source.close()
+        if getattr(source, "wedged", False):  # PortAudio's exit handler would hang too: leave without it
+            worker.close()
+            control.close()
+            print(f"wakegate: error: {exc}", file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os._exit(EXIT_ERROR)
         raise
     finally:
-        if microphone is not None:
-            microphone.close()
+        source.close()
+        control.close()
         worker.close()  # every clip already captured is stored before we exit
     stats = pipeline.stats
-    overflows = f", {microphone.overflows} input overflows" if microphone is not None else ""
+    overflows = f", {source.overflows} input overflows" if source.overflows is not None else ""
     _print(f"done: {stats.samples / rate:.1f} s of audio, {stats.detections} detection(s), {stats.clips} clip(s) "
            f"kept ({stats.clip_samples / rate:.1f} s) in {spool.dir}; "
            f"{gate.samples_discarded / rate:.1f} s discarded (zeroed, never stored){overflows}")
@@ -153,6 +175,24 @@ def cmd_run(args) -> int:
         raise WakegateError(f"{len(worker.errors)} clip(s) could not be stored: {worker.errors[0]}")
     return 0
 
+
+def cmd_control(args) -> int:
+    """`wakegate mute on|off` and `wakegate status`: ask the running gate."""
+    from .runtime import send_command
+
+    settings = _settings(args)
+    command = "status" if args.command == "status" else ("mute" if args.state == "on" else "unmute")
+    reply = send_command(settings.spool.data_dir / "control.sock", command)
+    if not reply.get("ok"):
+        raise WakegateError(reply.get("error", "the running wakegate refused"))
+    if args.command == "status" and not args.json:
+        models = ", ".join(f"{m['wake_word']} {m['version']}" for m in reply["models"])
+        _print(f"state {reply['state']}, up {reply['uptime_s']:.0f} s, {reply['audio_s']:.0f} s of audio, "
+               f"{reply['detections']} detection(s), {reply['clips']} clip(s) ({reply['clips_pending']} pending, "
+               f"{reply['clips_failed']} failed), overflows {reply['overflows']}, models {models}")
+    else:
+        _print(json.dumps({k: v for k, v in reply.items() if k != "ok"}))
+    return 0
 
 
 def _spool(settings, need_key: bool = True):
@@ -162,15 +202,6 @@ def _spool(settings, need_key: bool = True):
     spool_settings = settings.spool
     owner = OwnerPublicKey.load(spool_settings.public_key_path) if need_key else None
     return Spool(spool_settings.data_dir, owner, spool_settings.max_clips, int(spool_settings.max_mb * 2**20))
-
-
-def _limit(blocks, samples: int):
-    seen = 0
-    for block in blocks:
-        if seen >= samples:
-            return
-        yield block[: samples - seen]
-        seen += len(block)
 
 
 def cmd_demo(args) -> int:
@@ -526,6 +557,16 @@ def build_parser() -> argparse.ArgumentParser:
         p = audit_sub.add_parser(name, help=help_text)
         with_spool(p)
         p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("mute", help="mute or unmute the running gate (closes the input stream)")
+    p.add_argument("state", choices=["on", "off"])
+    with_spool(p)
+    p.set_defaults(func=cmd_control)
+
+    p = sub.add_parser("status", help="what the running gate is doing (no audio, no identity)")
+    with_spool(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_control)
 
     p = sub.add_parser("devices", help="list audio input devices")
     p.set_defaults(func=cmd_devices)

@@ -84,16 +84,22 @@ class SinkWorker:
     never loses a recorded clip.
     """
 
-    def __init__(self, deliver: Callable[[Clip], object], on_done: Callable[[Clip, object], None] | None = None):
+    def __init__(self, deliver: Callable[[Clip], object], on_done: Callable[[Clip, object], None] | None = None,
+                 indicator=None, name: str = "sink"):
         self._deliver = deliver
         self._on_done = on_done
-        self._queue: queue.Queue[Clip | None] = queue.Queue()
+        self._indicator = indicator  # on from hand-off until the sink is done with the clip
+        self._name = name
+        self._queue: queue.Queue[tuple[Clip, int | None] | None] = queue.Queue()
+        self.pending = 0
         self.errors: list[str] = []
         self._thread = threading.Thread(target=self._work, name="wakegate-sink", daemon=True)
         self._thread.start()
 
     def submit(self, clip: Clip) -> None:
-        self._queue.put(clip)
+        hold = self._indicator.hold(f"{self._name}: clip handed over") if self._indicator is not None else None
+        self.pending += 1
+        self._queue.put((clip, hold))
 
     def close(self) -> None:
         if self._thread.is_alive():
@@ -101,12 +107,18 @@ class SinkWorker:
             self._thread.join()
 
     def _work(self) -> None:
-        while (clip := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
+            clip, hold = item
             try:
                 result = self._deliver(clip)
             except Exception as exc:  # a sink failure must not kill the loop; it is reported
                 self.errors.append(f"{type(exc).__name__}: {exc}")
-                log.error("could not store a clip: %s", exc)
+                log.error("%s could not take a clip: %s", self._name, exc)
                 continue
-            if self._on_done is not None:
-                self._on_done(clip, result)
+            else:
+                if self._on_done is not None:
+                    self._on_done(clip, result)
+            finally:
+                self.pending -= 1
+                if hold is not None:
+                    self._indicator.release(hold)

@@ -1,0 +1,67 @@
+"""The privacy indicator: on whenever audio is being captured for a clip or sent anywhere.
+
+Anything that captures or sends audio takes a hold for as long as it does; the indicator is on while
+any hold is open. Outputs: a log line and a state file (``on``/``off``) by default, an LED on a board.
+A hold that is never released keeps the light on: it errs on the side of telling the user.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+log = logging.getLogger("wakegate")
+
+
+class Indicator:
+    def __init__(self, state_file: Path | None = None, outputs: list[Callable[[bool], None]] | None = None):
+        self._lock = threading.Lock()
+        self._holds: dict[int, str] = {}
+        self._next = 0
+        self._state_file = state_file
+        self._outputs = list(outputs or [])
+        self.changes = 0
+
+    @property
+    def is_on(self) -> bool:
+        with self._lock:
+            return bool(self._holds)
+
+    def hold(self, reason: str) -> int:
+        with self._lock:
+            self._next += 1
+            token = self._next
+            turned_on = not self._holds
+            self._holds[token] = reason
+        if turned_on:
+            self._show(True, reason)
+        return token
+
+    def release(self, token: int) -> None:
+        with self._lock:
+            reason = self._holds.pop(token, None)
+            turned_off = reason is not None and not self._holds
+        if turned_off:
+            self._show(False, reason)
+
+    @contextmanager
+    def held(self, reason: str):
+        token = self.hold(reason)
+        try:
+            yield
+        finally:
+            self.release(token)
+
+    def _show(self, on: bool, reason: str) -> None:
+        self.changes += 1
+        log.warning("privacy indicator %s (%s)", "ON" if on else "off", reason)
+        if self._state_file is not None:
+            try:
+                self._state_file.write_text("on\n" if on else "off\n")
+            except OSError as exc:
+                log.error("cannot write indicator state file %s: %s", self._state_file, exc)
+        for output in self._outputs:
+            output(on)
