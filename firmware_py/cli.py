@@ -113,7 +113,18 @@ def cmd_run(args) -> int:
     def detected(d):
         _print(f"detected {d.wake_word} at {d.time_s:.2f} s (score {d.score:.2f})")
 
-    worker = SinkWorker(spool.store, on_done=stored, indicator=indicator, name="spool")
+    deliverers = _deliverers(settings, spool, indicator)
+
+    def store_and_queue(clip):
+        record = spool.store(clip)
+        for deliverer in deliverers:
+            deliverer.outbox.put(clip, record.clip_id, time.time(), spool.audit)
+            deliverer.notify()
+        if settings.spool.keep_days:
+            spool.purge(settings.spool.keep_days * 86400)
+        return record
+
+    worker = SinkWorker(store_and_queue, on_done=stored, indicator=indicator, name="spool")
     pipeline = Pipeline(detector, gate, on_clip=worker.submit, on_detection=detected)
     controller = Controller()
     runtime = Runtime(pipeline, controller, indicator, int(args.duration * rate) if args.duration else None)
@@ -133,7 +144,8 @@ def cmd_run(args) -> int:
             "audio_s": round(pipeline.stats.samples / rate, 1),
             "detections": pipeline.stats.detections,
             "clips": pipeline.stats.clips,
-            "clips_pending": worker.pending,
+            "clips_pending": worker.pending + sum(len(d.outbox.pending()) for d in deliverers),
+            "clips_delivered": sum(d.delivered for d in deliverers),
             "clips_failed": len(worker.errors),
             "overflows": source.overflows,
             "mutes": runtime.mutes,
@@ -165,7 +177,8 @@ def cmd_run(args) -> int:
     finally:
         source.close()
         control.close()
-        worker.close()  # every clip already captured is stored before we exit
+        worker.close()  # every clip already captured is stored (and queued) before we exit
+        _finish_deliveries(deliverers, grace_s=10.0 if args.input else 2.0)
     stats = pipeline.stats
     overflows = f", {source.overflows} input overflows" if source.overflows is not None else ""
     _print(f"done: {stats.samples / rate:.1f} s of audio, {stats.detections} detection(s), {stats.clips} clip(s) "
@@ -174,6 +187,39 @@ def cmd_run(args) -> int:
     if worker.errors:
         raise WakegateError(f"{len(worker.errors)} clip(s) could not be stored: {worker.errors[0]}")
     return 0
+
+
+def _deliverers(settings, spool, indicator):
+    """A delivery thread per HTTP sink; each resumes what its outbox still holds from before."""
+    from .delivery import Deliverer, Outbox, device_key
+
+    deliverers = []
+
+    def delivered(clip_id: str) -> None:  # retention: the spool copy goes once every sink has the clip
+        if settings.spool.keep_days or any(d.outbox.dir.joinpath(f"{clip_id}.clip").exists() for d in deliverers):
+            return
+        try:
+            spool.delete(clip_id, reason="delivered to every sink")
+        except WakegateError:
+            pass  # another sink's thread deleted it first
+
+    for sink in settings.sinks:
+        if sink.type not in ("webhook", "ha-stt"):
+            continue
+        seal_to = spool.owner if sink.type == "webhook" else device_key(spool.data_dir)
+        outbox = Outbox(spool.data_dir, sink, seal_to)
+        deliverers.append(Deliverer(outbox, spool.data_dir, spool.audit, indicator, on_delivered=delivered).start())
+    return deliverers
+
+
+def _finish_deliveries(deliverers, grace_s: float) -> None:
+    from .delivery import wait_until_idle
+
+    if deliverers and not wait_until_idle(deliverers, grace_s):
+        left = sum(len(d.outbox.pending()) for d in deliverers)
+        _print(f"{left} clip(s) still waiting for delivery; they go out on the next start")
+    for deliverer in deliverers:
+        deliverer.close()
 
 
 def cmd_control(args) -> int:

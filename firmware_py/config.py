@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .delivery import SinkSettings
 from .detector import DetectorSettings
 from .errors import ConfigError
 from .gate import GateSettings
@@ -72,10 +73,13 @@ class SpoolSettings:
     public_key: str = ""  # the owner's key clips are sealed to; "" = <dir>/owner.pub
     max_clips: int = 200  # when full, the oldest clip is dropped (and the audit log says so)
     max_mb: float = 100.0
+    keep_days: float = 0.0  # 0: a forwarded clip is deleted once every sink has it; N: kept N days
 
     def __post_init__(self):
         if self.max_clips < 1 or self.max_mb <= 0:
             raise ConfigError("spool.max_clips and spool.max_mb must be positive")
+        if self.keep_days < 0:
+            raise ConfigError("spool.keep_days must not be negative")
 
     @property
     def data_dir(self) -> Path:
@@ -95,6 +99,7 @@ class Settings:
     detector: DetectorSettings = field(default_factory=DetectorSettings)
     gate: GateSettings = field(default_factory=GateSettings)
     spool: SpoolSettings = field(default_factory=SpoolSettings)
+    sinks: tuple[SinkSettings, ...] = ()  # [[sinks]] tables: where clips are forwarded
 
 
 _SECTION_TYPES = {
@@ -133,13 +138,16 @@ def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
     return value
 
 
+def _default(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
 def _build(section: str, cls, values: dict[str, Any]):
-    defaults = cls()
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
+    defaults = {f.name: _default(f) for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(defaults))
     if unknown:
-        raise ConfigError(f"unknown setting {section}.{unknown[0]} (known: {', '.join(sorted(known))})")
-    coerced = {k: _coerce(section, k, v, getattr(defaults, k)) for k, v in values.items()}
+        raise ConfigError(f"unknown setting {section}.{unknown[0]} (known: {', '.join(sorted(defaults))})")
+    coerced = {k: _coerce(section, k, v, defaults[k]) for k, v in values.items()}
     return cls(**coerced)
 
 
@@ -161,13 +169,20 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, dict[str,
         raw.setdefault(section, {})
         if isinstance(raw[section], dict):
             raw[section].update(values)
+    sinks = raw.pop("sinks", [])
     unknown = sorted(set(raw) - set(_SECTION_TYPES))
     if unknown:
-        raise ConfigError(f"unknown config section [{unknown[0]}] (known: {', '.join(_SECTION_TYPES)})")
+        raise ConfigError(f"unknown config section [{unknown[0]}] (known: {', '.join(_SECTION_TYPES)}, [[sinks]])")
+    if not isinstance(sinks, list) or not all(isinstance(t, dict) for t in sinks):
+        raise ConfigError("sinks must be [[sinks]] tables")
+    built_sinks = tuple(_build(f"sinks[{i}]", SinkSettings, table) for i, table in enumerate(sinks))
+    names = [sink.name for sink in built_sinks]
+    if len(set(names)) != len(names):
+        raise ConfigError("two sinks have the same name")
     built = {}
     for section, cls in _SECTION_TYPES.items():
         values = raw.get(section, {})
         if not isinstance(values, dict):
             raise ConfigError(f"[{section}] must be a table of settings")
         built[section] = _build(section, cls, values)
-    return Settings(**built)
+    return Settings(**built, sinks=built_sinks)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import threading
 import time
 import wave
 from dataclasses import dataclass
@@ -101,6 +102,7 @@ class Spool:
         self.max_bytes = max_bytes
         self.audit = AuditLog(self.data_dir / AUDIT_NAME, clock)
         self._clock = clock
+        self._lock = threading.RLock()  # the spool worker and delivery threads both change the spool
 
     def store(self, clip: Clip) -> StoredClip:
         if self.owner is None:
@@ -108,11 +110,12 @@ class Spool:
         clip_id = secrets.token_hex(16)
         meta = clip_metadata(clip, clip_id, self._clock())
         sealed = seal(wav_bytes(clip.audio, clip.sample_rate), meta, self.owner)
-        ensure_private_dir(self.data_dir)
-        ensure_private_dir(self.dir)
-        self._make_room(len(sealed))
-        path = self.dir / f"{clip_id}{CLIP_SUFFIX}"
-        write_atomically(path, sealed)
+        with self._lock:
+            ensure_private_dir(self.data_dir)
+            ensure_private_dir(self.dir)
+            self._make_room(len(sealed))
+            path = self.dir / f"{clip_id}{CLIP_SUFFIX}"
+            write_atomically(path, sealed)
         self.audit.append("captured", clip_id, wake_word=meta["wake_word"], score=meta["score"],
                           duration_s=meta["duration_s"], bytes=len(sealed))
         return StoredClip(clip_id, path, meta, len(sealed))
@@ -154,20 +157,22 @@ class Spool:
         return open_sealed(stored.path.read_bytes(), private_key)
 
     def delete(self, clip_id: str, event: str = "deleted", **details) -> StoredClip:
-        stored = self.find(clip_id)
-        stored.path.unlink()
-        self.audit.append(event, stored.clip_id, **details)
+        with self._lock:
+            stored = self.find(clip_id)
+            stored.path.unlink()
+            self.audit.append(event, stored.clip_id, **details)
         return stored
 
     def purge(self, older_than_s: float = 0.0) -> list[StoredClip]:
         cutoff = self._clock() - older_than_s
         purged = []
-        for stored in self.list():
-            created = _parse_time(stored.meta.get("time"))
-            if created is None or created <= cutoff:
-                stored.path.unlink(missing_ok=True)
-                self.audit.append("purged", stored.clip_id, older_than_s=older_than_s)
-                purged.append(stored)
+        with self._lock:
+            for stored in self.list():
+                created = _parse_time(stored.meta.get("time"))
+                if created is None or created <= cutoff:
+                    stored.path.unlink(missing_ok=True)
+                    self.audit.append("purged", stored.clip_id, older_than_s=older_than_s)
+                    purged.append(stored)
         return purged
 
 
