@@ -115,6 +115,8 @@ def test_a_flapping_sink_gets_each_clip_exactly_once(tmp_path, tls, receiver, lo
                                       "ca_file": str(tls[0])})
     result = run("--input", wav(tmp_path, np.concatenate([WAKE] * 3)), "--model", loud_model, "--config", cfg)
     assert result.returncode == 0, result.stderr
+    if "still waiting for delivery" in result.stdout:  # a slow machine outlasted the back-off: restart
+        assert run("--input", wav(tmp_path, noise(1.0, -60), "quiet.wav"), "--model", loud_model, "--config", cfg).returncode == 0
     assert len(receiver.requests) == 3 and len(receiver.unique_ids) == 3
 
 
