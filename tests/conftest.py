@@ -48,3 +48,12 @@ def open_clips(data_dir: Path, owner_key: Path) -> list[tuple[dict, np.ndarray]]
         assert rate == meta["sample_rate"]
         clips.append((meta, audio))
     return clips
+
+
+def assert_no_plaintext(folder: Path, audio: np.ndarray) -> None:
+    """No 64-sample run of ``audio`` (as 16-bit PCM) appears in any file under ``folder``."""
+    needles = [audio[i : i + 64].astype("<i2").tobytes() for i in range(0, max(1, len(audio) - 64), 4000)]
+    for file in (p for p in folder.rglob("*") if p.is_file()):
+        content = file.read_bytes()
+        for needle in needles:
+            assert needle not in content, f"plaintext audio in {file}"

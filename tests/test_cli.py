@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import device_files, open_clips
+from conftest import assert_no_plaintext, device_files, open_clips
+from firmware_py.sealing import read_header
 from synthetic_model import burst, noise
 
 RATE = 16000
@@ -100,22 +101,22 @@ def test_run_replays_a_file_and_keeps_one_sealed_clip(wake_wav, wake_audio, loud
     assert (data_dir.stat().st_mode & 0o777) == 0o700 and ((data_dir / "spool").stat().st_mode & 0o777) == 0o700
     assert (path.stat().st_mode & 0o777) == 0o600
     # No plaintext audio on disk: no 64-sample run of the clip appears in any file under the data dir.
-    for file in (p for p in data_dir.rglob("*") if p.is_file()):
-        content = file.read_bytes()
-        for offset in range(0, len(audio) - 64, 4000):
-            assert audio[offset : offset + 64].tobytes() not in content, f"plaintext audio in {file}"
+    assert_no_plaintext(data_dir, wake_audio)
 
 
 def test_clip_metadata_carries_no_identity(wake_wav, loud_model, data_dir):
     wakegate("run", "--input", wake_wav, "--model", loud_model, "--data-dir", data_dir)
     (path,) = (data_dir / "spool").glob("*.clip")
-    text = path.read_bytes()[:4096]
+    meta, header, _ = read_header(path.read_bytes())  # the part that is readable without the key
     import getpass
     import socket
     import uuid
 
+    assert set(meta) == {"id", "time", "wake_word", "score", "duration_s", "preroll_s", "sample_rate",
+                         "model_version", "end_reason", "suite", "key_id"}
+    values = [str(v) for v in meta.values()]
     for identity in {socket.gethostname(), getpass.getuser(), f"{uuid.getnode():012x}"}:
-        assert identity.encode() not in text
+        assert identity not in values
 
 
 def test_run_with_no_wake_word_writes_nothing(tmp_path, loud_model, data_dir):

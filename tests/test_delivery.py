@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import assert_no_plaintext
 from firmware_py.config import load_settings
 from firmware_py.errors import ConfigError
 from firmware_py.sealing import load_private_key, open_sealed
@@ -96,6 +97,7 @@ def test_home_assistant_stt_preset(tmp_path, tls, receiver, loud_model, data_dir
     np.testing.assert_array_equal(audio, WAKE[start : start + len(audio)])
     assert len(list((data_dir / "spool").glob("*.clip"))) == 1  # keep_days: the owner's copy stays
     assert (data_dir / "device.key").stat().st_mode & 0o777 == 0o600
+    assert_no_plaintext(data_dir, WAKE)
 
 
 def test_tls_is_verified_by_default(tmp_path, receiver, loud_model, data_dir):
@@ -107,6 +109,7 @@ def test_tls_is_verified_by_default(tmp_path, receiver, loud_model, data_dir):
     failed = [e for e in audit_events(data_dir) if e["event"] == "delivery_failed"]
     assert failed and "CERTIFICATE_VERIFY_FAILED" in failed[0]["error"] and failed[0]["will_retry"]
     assert len(list((data_dir / "outbox" / "hook").glob("*.clip"))) == 1
+    assert_no_plaintext(data_dir, WAKE)
 
 
 def test_a_flapping_sink_gets_each_clip_exactly_once(tmp_path, tls, receiver, loud_model, data_dir):
