@@ -118,7 +118,7 @@ def cmd_run(args) -> int:
     def store_and_queue(clip):
         record = spool.store(clip)
         for deliverer in deliverers:
-            deliverer.outbox.put(clip, record.clip_id, time.time(), spool.audit)
+            deliverer.outbox.put(clip, record.meta, spool.audit)
             deliverer.notify()
         if settings.spool.keep_days:
             spool.purge(settings.spool.keep_days * 86400)
@@ -247,7 +247,8 @@ def _spool(settings, need_key: bool = True):
 
     spool_settings = settings.spool
     owner = OwnerPublicKey.load(spool_settings.public_key_path) if need_key else None
-    return Spool(spool_settings.data_dir, owner, spool_settings.max_clips, int(spool_settings.max_mb * 2**20))
+    return Spool(spool_settings.data_dir, owner, spool_settings.max_clips, int(spool_settings.max_mb * 2**20),
+                 device_label=spool_settings.device_label)
 
 
 def cmd_demo(args) -> int:

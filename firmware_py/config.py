@@ -74,6 +74,7 @@ class SpoolSettings:
     max_clips: int = 200  # when full, the oldest clip is dropped (and the audit log says so)
     max_mb: float = 100.0
     keep_days: float = 0.0  # 0: a forwarded clip is deleted once every sink has it; N: kept N days
+    device_label: str = ""  # opt-in: a name of your choosing added to every clip's metadata; "" = none
 
     def __post_init__(self):
         if self.max_clips < 1 or self.max_mb <= 0:

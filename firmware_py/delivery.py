@@ -29,7 +29,7 @@ from pathlib import Path
 from .errors import ConfigError
 from .gate import Clip
 from .sealing import OwnerPublicKey, generate_keys, load_private_key, open_sealed, read_header, seal
-from .spool import CLIP_SUFFIX, clip_metadata, ensure_private_dir, wav_bytes, write_atomically
+from .spool import CLIP_SUFFIX, ensure_private_dir, wav_bytes, write_atomically
 
 log = logging.getLogger("wakegate")
 
@@ -100,10 +100,12 @@ class Outbox:
         self._seal_to = seal_to
         self._data_dir = data_dir
 
-    def put(self, clip: Clip, clip_id: str, now: float, audit) -> None:
+    def put(self, clip: Clip, stored_meta: dict, audit) -> None:
+        """Queue a sealed copy of ``clip`` (whose spool record is ``stored_meta``) for this sink."""
         audio, preroll = (clip.audio, clip.preroll_samples) if self.sink.keeps_preroll else (clip.audio[clip.preroll_samples:], 0)
-        meta = clip_metadata(clip, clip_id, now)
+        meta = {k: v for k, v in stored_meta.items() if k not in ("suite", "key_id")}
         meta.update(duration_s=round(len(audio) / clip.sample_rate, 2), preroll_s=round(preroll / clip.sample_rate, 2))
+        clip_id = meta["id"]
         ensure_private_dir(self.dir)
         pending = self.pending()
         while len(pending) >= self.sink.max_pending:

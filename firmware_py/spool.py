@@ -36,9 +36,12 @@ class StoredClip:
     size: int
 
 
-def clip_metadata(clip: Clip, clip_id: str, now: float) -> dict:
-    """What may leave the device about a clip: no serial, MAC, hostname, account or user name."""
+def clip_metadata(clip: Clip, clip_id: str, now: float, device_label: str = "") -> dict:
+    """What may leave the device about a clip: no serial, MAC, hostname, account or user name,
+    unless the owner opted in with a ``device_label`` of their own choosing."""
+    label = {"device": device_label} if device_label else {}
     return {
+        **label,
         "id": clip_id,
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(round(now))),
         "wake_word": clip.detection.wake_word,
@@ -94,7 +97,7 @@ class Spool:
     """Sealed clips in ``<data_dir>/spool``; created on the first clip, so listening never touches disk."""
 
     def __init__(self, data_dir: Path, owner: OwnerPublicKey | None = None, max_clips: int = 200,
-                 max_bytes: int = 100 * 2**20, clock=time.time):
+                 max_bytes: int = 100 * 2**20, clock=time.time, device_label: str = ""):
         self.data_dir = Path(data_dir)
         self.dir = self.data_dir / SPOOL_SUBDIR
         self.owner = owner
@@ -102,13 +105,14 @@ class Spool:
         self.max_bytes = max_bytes
         self.audit = AuditLog(self.data_dir / AUDIT_NAME, clock)
         self._clock = clock
+        self.device_label = device_label
         self._lock = threading.RLock()  # the spool worker and delivery threads both change the spool
 
     def store(self, clip: Clip) -> StoredClip:
         if self.owner is None:
             raise WakegateError("no owner public key: clips cannot be sealed")
         clip_id = secrets.token_hex(16)
-        meta = clip_metadata(clip, clip_id, self._clock())
+        meta = clip_metadata(clip, clip_id, self._clock(), self.device_label)
         sealed = seal(wav_bytes(clip.audio, clip.sample_rate), meta, self.owner)
         with self._lock:
             ensure_private_dir(self.data_dir)

@@ -16,7 +16,7 @@ import soundfile as sf
 from conftest import assert_no_plaintext
 from firmware_py.config import load_settings
 from firmware_py.errors import ConfigError
-from firmware_py.sealing import load_private_key, open_sealed
+from firmware_py.sealing import load_private_key, open_sealed, read_header
 from https_server import Receiver, make_test_ca
 from synthetic_model import burst, noise
 
@@ -84,7 +84,7 @@ def test_webhook_gets_the_sealed_clip_and_the_spool_copy_goes(tmp_path, tls, rec
 def test_home_assistant_stt_preset(tmp_path, tls, receiver, loud_model, data_dir):
     cfg = config(tmp_path, data_dir, {"name": "ha", "type": "ha-stt", "url": f"https://localhost:{receiver.port}",
                                       "entity": "stt.faster_whisper", "token": "llat", "ca_file": str(tls[0])},)
-    cfg.write_text(cfg.read_text().replace("[spool]\n", "[spool]\nkeep_days = 7\n"))
+    cfg.write_text(cfg.read_text().replace("[spool]\n", "[spool]\nkeep_days = 7\ndevice_label = \"kitchen\"\n"))
     assert run("--input", wav(tmp_path, WAKE), "--model", loud_model, "--config", cfg).returncode == 0
     (request,) = receiver.requests
     assert request["path"] == "/api/stt/stt.faster_whisper"
@@ -95,7 +95,8 @@ def test_home_assistant_stt_preset(tmp_path, tls, receiver, loud_model, data_dir
     start = np.flatnonzero(np.all(np.lib.stride_tricks.sliding_window_view(WAKE, 32) == audio[:32], axis=1))[0]
     assert 2.0 < start / RATE < 2.1
     np.testing.assert_array_equal(audio, WAKE[start : start + len(audio)])
-    assert len(list((data_dir / "spool").glob("*.clip"))) == 1  # keep_days: the owner's copy stays
+    (kept,) = (data_dir / "spool").glob("*.clip")  # keep_days: the owner's copy stays
+    assert read_header(kept.read_bytes())[0]["device"] == "kitchen"  # identity only when the owner opts in
     assert (data_dir / "device.key").stat().st_mode & 0o777 == 0o600
     assert_no_plaintext(data_dir, WAKE)
 
