@@ -97,6 +97,8 @@ def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_si
             schedule.step()
             losses.append(loss.item())
         log(f"epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.4f} ({time.time() - started:.0f} s)")
+        # Kept every epoch, so an interrupted run still leaves weights for --from-checkpoint.
+        torch.save(model.state_dict(), os.path.join(WORK_DIR, "last-epoch.pt"))
     return model.eval()
 
 

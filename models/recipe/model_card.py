@@ -1,0 +1,195 @@
+"""Write models/<word>.md from the exported file and the metrics JSON that train.py left in models/work/.
+
+    .venv/bin/python -m models.recipe.model_card --onnx models/alexa.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+
+import onnx
+
+from .attributions import markdown as esc10_attributions
+from .model import CHANNELS, DILATIONS, KERNEL
+from .paths import WORK_DIR
+
+TRAIN_COMMANDS = """nice -n 5 .venv/bin/python -m models.recipe.synthesize --phrase {phrase}
+nice -n 5 .venv/bin/python -m models.recipe.train --phrase {phrase} --out {onnx} {train_args}"""
+
+
+def _fa_rows(streams: list[dict]) -> str:
+    rows = []
+    for s in streams:
+        labels = ", ".join(f"{k} {v}" for k, v in s["wake_word_clips_by_label"].items()) or "–"
+        hits = ", ".join(f"{k}: {v}" for k, v in s["by_label"].items()) or "none"
+        rows.append(f"| {s['stream']} | {s['hours']:.3f} | {s['clips']} | {s['false_accepts']} | {s['fa_per_hour']:.2f} | {hits} | {labels} |")
+    return "\n".join(rows)
+
+
+def _sweep_rows(sweep: list[dict]) -> str:
+    return "\n".join(
+        f"| {r['threshold']:.4g} | {r['recall_clean']:.3f} | {r['recall_noise_10db']:.3f} | {r['confusable_accept_rate']:.3f} "
+        f"| {r['fa_speech']} | {r['fa_noise']} |"
+        for r in sorted(sweep, key=lambda r: r["threshold"])
+    )
+
+
+def render(onnx_path: str, metrics: dict, limitations: str) -> str:
+    model = onnx.load(onnx_path)
+    meta = {p.key: p.value for p in model.metadata_props}
+    with open(onnx_path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    size = os.path.getsize(onnx_path)
+    args = metrics["args"]
+    data = metrics["training_data"]
+    phrase = args["phrase"]
+    train_args = (f"--epochs {args['epochs']} --steps-per-epoch {args['steps_per_epoch']} --batch-size {args['batch_size']} "
+                  f"--lr {args['lr']} --threads {args['threads']} --workers {args['workers']} --seed {args['seed']}")
+    streams = metrics["negative_streams"]
+    speech_hours = sum(s["hours"] for s in streams if s["stream"].startswith("dev speech"))
+    speech_fa = sum(s["false_accepts"] for s in streams if s["stream"].startswith("dev speech"))
+    confusable_texts = ", ".join(f"{t} {v}" for t, v in metrics["tts_confusables_accepted_by_text"].items() if not v.startswith("0/"))
+    return f"""# Wake-word model: "{phrase}" ({os.path.basename(onnx_path)})
+
+| | |
+|---|---|
+| wake word (`wakegate.wake_word`) | `{meta['wakegate.wake_word']}` |
+| version | `{meta['wakegate.version']}` |
+| format | wakegate format {meta['wakegate.format']} (`models/FORMAT.md`) |
+| file | `{onnx_path}`, {size:,} bytes |
+| sha256 | `{digest}` |
+| default threshold (`wakegate.threshold`) | {meta['wakegate.threshold']} |
+| step | {meta['wakegate.step_frames']} frames (40 ms) per call |
+| features | `{meta['wakegate.features']}` |
+| parameters | {metrics['parameters']:,} |
+| licence of this file | see "Training data" (CC BY-SA 4.0 share-alike may apply to a model trained on WUW-II and FSDD) |
+
+## Architecture
+
+Streaming causal temporal CNN over 40 log-mel bands (10 ms hop): per-band mean/std normalisation
+(constants inside the graph) → causal Conv1d(40→{CHANNELS}, k={KERNEL}) → BatchNorm → ReLU → {len(DILATIONS)} residual
+blocks [depthwise causal Conv1d(k={KERNEL}, dilation {", ".join(map(str, DILATIONS))}) → pointwise Conv1d → BatchNorm → ReLU,
+plus skip] → Conv1d({CHANNELS}→1) → sigmoid. Receptive field 129 frames (1.29 s). Each conv's last
+(k−1)·d input frames are carried as a `state_i` tensor (6 states, zeros at start), so the model sees
+every frame once. Exported with `torch.onnx.export` (opset 17); checked: streaming in 4-frame calls
+equals the full-sequence torch output (max abs diff {metrics['verify']['max_abs_diff']:.1e} over
+{metrics['verify']['frames_checked']} frames), runs in onnxruntime on one CPU thread.
+
+The score is meant to rise near the end of the wake word: training targets were 1 from 50 ms before
+to 250 ms after the word's end.
+
+## Training data
+
+All audio was turned into features with `firmware_py.features.LogMel` after waveform augmentation.
+
+- Positives (synthetic only; no real recording of "{phrase}" was available):
+  {data['kokoro_positives']} Kokoro-82M clips (56 training voices and random 2–3-voice blends, speed 0.8–1.25,
+  en-us/en-gb; the word alone or after "hey/okay/um/so/oh") and {data['espeak_flite_positives']} espeak-ng / flite clips
+  (8 espeak-ng dialects × variants, 4 flite voices; no MBROLA voices).
+- Synthetic negatives: {data['kokoro_negatives']} Kokoro and {data['espeak_flite_negatives']} espeak-ng/flite clips of
+  confusable words ("alexander", "a lexus", "election", "Alexis", "Alaska", "Alisa", "relax a bit",
+  "electric", "excel", "unless a", …) and ordinary sentences; truncated positives (first 30–60 % of the word).
+- Real negatives (training speakers only): {data['real_speech_clips']} clips, {data['real_speech_hours']} h of WUW-II
+  telephone speech (names and the keywords Operator, ThinkEngine, Onword, Wildfire, Voyager), Mycroft
+  Precise wake words and not-wake-words, and FSDD digits.
+- Background: {data['noise_clips']} clips ({data['noise_hours']} h) of ESC-10 environmental sounds and Precise room
+  tone, plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
+  reverberation (30 %), telephone band (15 %), level −45…+1 dBFS peak with clipping.
+- {data['windows_seen']:,} training windows of 2 s, freshly augmented.
+
+Split: real data by `speaker_or_session` (CRC32 hash, 20 % dev; Precise dev = contributors Kris Gesling
+("computer") and Jody Nickel ("amelia"); room tone by file). Kokoro voices {", ".join(metrics['dev_voices'])}
+never appear in training, not even in blends.
+
+## Evaluation
+
+Commands (from the repository root; seeds fixed):
+
+```sh
+{TRAIN_COMMANDS.format(phrase=phrase, onnx=onnx_path, train_args=train_args)}
+```
+
+Evaluation streams the exported ONNX file in 4-frame calls with state carried, like the device, and
+applies the runtime's rule (score ≥ threshold fires; 2 s refractory; no smoothing). Metrics JSON:
+`models/work/{meta['wakegate.wake_word']}-metrics.json`.
+
+**Recall** on {metrics['dev_positives']} held-out synthetic positives (5 unseen Kokoro voices, each clip with 1 s
+lead-in, at −26 dBFS active level), at threshold {metrics['threshold']}:
+
+| condition | recall |
+|---|---|
+| clean (hiss 60 dB down) | {metrics['recall_clean']:.3f} |
+| dev ESC-10 noise / room tone at 10 dB SNR | {metrics['recall_noise_10db']:.3f} |
+
+**False accepts** on real dev audio, streamed continuously (dev speakers never trained on). The
+threshold was calibrated on the first stream (zero false accepts there by construction); the others
+are held out from calibration. In total {speech_fa} false accepts in {speech_hours:.3f} h of dev speech.
+
+| stream | hours | clips | false accepts | per hour | where (label of the clip) | labelled clips in it (other wake words, noise classes) |
+|---|---|---|---|---|---|---|
+{_fa_rows(streams)}
+
+**Synthetic confusables** (held-out voices, {metrics['tts_confusables_dev']} clips): accepted
+{metrics['tts_confusable_accept_rate']:.3f} of them. Accepted: {confusable_texts or "none"}.
+
+Threshold sweep (fa_speech: both dev speech streams, {speech_hours:.3f} h; fa_noise: dev noise stream):
+
+| threshold | recall clean | recall 10 dB | confusables accepted | FA speech | FA noise |
+|---|---|---|---|---|---|
+{_sweep_rows(metrics['sweep'])}
+
+## Limitations
+
+{limitations}
+
+## Licences and attributions
+
+The model was trained on the following data; the attributions below are required by their licences.
+
+- **WUW Corpus II** (real telephone speech, negatives): "WUW Corpus II, created by Veton Këpuska (ThinkEngine
+  Networks, 2002), from wake-up-word/wuw-corpus-ii, licensed CC BY-SA 4.0. Changes: µ-law decoded to 16-bit PCM
+  and stored as FLAC; keyword labels derived from the transcriptions." Reference: Këpuska, V. (2011).
+  Wake-Up-Word Speech Recognition. doi:10.5772/16242. Further changes here: resampled to 16 kHz, mixed and
+  augmented, turned into log-mel features.
+- **Free Spoken Digit Dataset** (negatives): "Free Spoken Digit Dataset (FSDD) by Zohar Jackson and contributors,
+  from Jakobovski/free-spoken-digit-dataset, licensed CC BY-SA 4.0. Changes: WAV converted losslessly to FLAC."
+  Further changes here: resampled to 16 kHz, mixed and augmented.
+- **ESC-10** (background noise): K. J. Piczak, "ESC: Dataset for Environmental Sound Classification", Proc. ACM
+  Multimedia 2015, doi:10.1145/2733373.2806390; clips from Freesound under CC BY 3.0 or CC0 per clip (the CC BY 3.0
+  clips and their authors are listed at the end). Changes: resampled to 16 kHz, mixed at random SNR.
+- **Mycroft Precise community data** (wake words, not-wake-words, room tone): public-domain waivers by their
+  contributors (no attribution required); `heysavant` not used.
+- **Kokoro-82M** by hexgrad (model weights and voice vectors, Apache-2.0), run through kokoro-onnx; voice
+  vectors from remsky/Kokoro-FastAPI (Apache-2.0), converted to float16 npz.
+- **espeak-ng** (GPL-3.0) and **flite** (BSD-style) were used as tools to synthesise audio; no MBROLA voice was used.
+
+WUW-II and FSDD are CC BY-SA 4.0 (share-alike). Whether a model's weights are an adaptation of its training
+data is unsettled; treat this file as possibly subject to CC BY-SA 4.0 until that is decided.
+
+### ESC-10 clips under CC BY 3.0
+
+{esc10_attributions()}
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--onnx", default="models/alexa.onnx")
+    parser.add_argument("--metrics", help="default: models/work/<wake word>-metrics.json")
+    parser.add_argument("--limitations", required=True, help="a markdown file with the limitations section")
+    parser.add_argument("--out", help="default: the .onnx path with .md")
+    args = parser.parse_args()
+    wake_word = {p.key: p.value for p in onnx.load(args.onnx).metadata_props}["wakegate.wake_word"]
+    with open(args.metrics or os.path.join(WORK_DIR, f"{wake_word}-metrics.json")) as f:
+        metrics = json.load(f)
+    with open(args.limitations) as f:
+        limitations = f.read().strip()
+    with open(args.out or os.path.splitext(args.onnx)[0] + ".md", "w") as f:
+        f.write(render(args.onnx, metrics, limitations))
+
+
+if __name__ == "__main__":
+    main()
