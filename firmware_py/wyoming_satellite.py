@@ -236,7 +236,7 @@ class BackgroundLoop:
 
 
 class _Peer:
-    """One connected Home Assistant. Writes are serialised, so a pong never lands inside a half-written event."""
+    """One connected Home Assistant. A clip's events go out back to back: a pong waits for the clip (milliseconds)."""
 
     def __init__(self, handler: "_PeerHandler", address: str):
         self.handler = handler
@@ -319,7 +319,7 @@ class WyomingSatellite:
         self._on_result = on_result
         self._background: BackgroundLoop | None = None
         self._server: asyncio.Server | None = None
-        self._clips: asyncio.Queue[Clip | None] | None = None
+        self._clips: asyncio.Queue[tuple[Clip, ResultCallback | None] | None] | None = None
         self._sender: asyncio.Task | None = None
         self._peer: _Peer | None = None
         self._lock = threading.Lock()  # guards the running/closed switch between callers' threads
@@ -340,13 +340,17 @@ class WyomingSatellite:
         log.info("wyoming: satellite %r listening on %s", self.name, self.uri)
         return self
 
-    def submit(self, clip: Clip) -> None:
-        """Queue a clip for Home Assistant and return at once; its fate arrives through ``on_result``."""
+    def submit(self, clip: Clip, on_result: ResultCallback | None = None) -> None:
+        """Queue a clip for Home Assistant and return at once.
+
+        Its fate arrives through ``on_result`` if given here (handy to carry the caller's clip id),
+        else through the one given to the constructor.
+        """
         with self._lock:
             if self._background is not None:
-                self._background.call_soon(self._clips.put_nowait, clip)
+                self._background.call_soon(self._clips.put_nowait, (clip, on_result))
                 return
-        self._report(clip, False, "the Wyoming satellite is not running")
+        self._report(clip, on_result, False, "the Wyoming satellite is not running")
 
     def close(self) -> None:
         """Send the clips already submitted (if a peer is there to take them), then stop listening."""
@@ -400,10 +404,15 @@ class WyomingSatellite:
             log.info("wyoming: %s disconnected", peer.address)
 
     async def _send_clips(self) -> None:
-        """The one consumer of submitted clips: each is sent whole or not at all, then reported."""
-        while (clip := await self._clips.get()) is not None:
-            delivered, reason = await self._send_clip(clip)
-            self._report(clip, delivered, reason)
+        """The one consumer of submitted clips: each goes to the peer of the moment, then is reported."""
+        while (item := await self._clips.get()) is not None:
+            clip, on_result = item
+            try:
+                delivered, reason = await self._send_clip(clip)
+            except asyncio.CancelledError:  # close() gave up waiting: this clip's fate is still owed
+                self._report(clip, on_result, False, "the Wyoming satellite was closed while sending the clip")
+                raise
+            self._report(clip, on_result, delivered, reason)
 
     async def _send_clip(self, clip: Clip) -> tuple[bool, str]:
         peer = self._peer
@@ -414,19 +423,23 @@ class WyomingSatellite:
         try:
             await asyncio.wait_for(peer.send(clip_events(clip, self.preroll, self.end_stage)), SEND_TIMEOUT_S)
         except asyncio.TimeoutError:
-            await peer.handler.stop()  # a half-sent clip leaves the stream unusable: drop the peer
+            # A half-sent clip leaves the stream unusable, and a peer that stopped reading would never
+            # take the rest: forget it now and abort (not close: that would wait to flush) its connection.
+            self._peer_left(peer)
+            peer.handler.writer.transport.abort()
             return False, f"Home Assistant ({peer.address}) stopped reading; connection dropped"
         except (ConnectionError, OSError) as exc:
             return False, f"connection to Home Assistant ({peer.address}) lost: {exc}"
         return True, f"sent to Home Assistant ({peer.address})"
 
-    def _report(self, clip: Clip, delivered: bool, reason: str) -> None:
+    def _report(self, clip: Clip, on_result: ResultCallback | None, delivered: bool, reason: str) -> None:
         if not delivered:
             log.info("wyoming: clip not sent: %s", reason)
-        if self._on_result is None:
+        on_result = on_result or self._on_result
+        if on_result is None:
             return
         try:
-            self._on_result(clip, delivered, reason)
+            on_result(clip, delivered, reason)
         except Exception:  # the caller's bookkeeping must not stop delivery of later clips
             log.exception("wyoming: on_result callback failed")
 
@@ -437,8 +450,8 @@ class WyomingSatellite:
         except asyncio.TimeoutError:
             pass
         while not self._clips.empty():  # only if a send timed out above
-            if (clip := self._clips.get_nowait()) is not None:
-                self._report(clip, False, "the Wyoming satellite was closed before the clip could be sent")
+            if (item := self._clips.get_nowait()) is not None:
+                self._report(*item, False, "the Wyoming satellite was closed before the clip could be sent")
         self._server.close()
         if self._peer is not None:
             await self._peer.handler.stop()

@@ -21,8 +21,10 @@ other connections' events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
+import signal
 from collections.abc import Iterable
 
 import numpy as np
@@ -108,6 +110,8 @@ class WakeStream:
             self.start_ms = chunk.timestamp or 0
         detections = []
         if (chunk.rate, chunk.width, chunk.channels) != self._format:
+            if chunk.width not in (1, 2, 3, 4) or chunk.channels < 1:
+                raise AudioError(f"unsupported audio: {chunk.width}-byte samples, {chunk.channels} channel(s)")
             detections += self._flush()  # a new format mid-stream: finish the old one, then convert anew
             self._converter = Converter(chunk.rate, chunk.channels, None, BLOCK_SAMPLES)
             self._format = (chunk.rate, chunk.width, chunk.channels)
@@ -324,5 +328,16 @@ def main_wake_service(args) -> int:
     settings = load_settings(getattr(args, "config", None), overrides)
     service = WyomingWakeService(getattr(args, "uri", DEFAULT_WAKE_URI), list(settings.models.models),
                                  settings.detector, settings.models.threads)
-    asyncio.run(service.run())
+    asyncio.run(_serve_until_terminated(service))
     return 0
+
+
+async def _serve_until_terminated(service: WyomingWakeService) -> None:
+    """SIGTERM (systemd's stop) ends the service cleanly; Ctrl-C still raises KeyboardInterrupt to the CLI."""
+    serving = asyncio.current_task()
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers off the main thread
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, serving.cancel)
+    try:
+        await service.run()
+    except asyncio.CancelledError:
+        log.info("wyoming wake: stopped")

@@ -24,7 +24,7 @@ from wyoming.info import Describe, Info
 from wyoming.ping import Ping, Pong
 from wyoming.pipeline import RunPipeline
 from wyoming.satellite import PauseSatellite, RunSatellite
-from wyoming.wake import Detect, Detection as WakeDetection, NotDetected
+from wyoming.wake import Detect, Detection as WakeDetection
 
 from firmware_py.detector import Detection, DetectorSettings
 from firmware_py.errors import ConfigError, WakegateError
@@ -207,11 +207,60 @@ def test_satellite_without_peer_reports_not_delivered(satellite, results):
     assert reported is clip and delivered is False and "no Home Assistant connected" in reason
 
 
+def test_per_clip_callback_wins_over_the_default(satellite, results):
+    own = Results()
+    satellite.submit(make_clip(), on_result=own)
+    _, delivered, _ = run(own.next())
+    assert delivered is False and results._queue.empty()
+
+
 def test_satellite_not_started_reports_not_delivered(results):
     sat = WyomingSatellite("tcp://127.0.0.1:0", MODELS, on_result=results)
     sat.submit(make_clip())
     _, delivered, reason = run(results.next())
     assert delivered is False and "not running" in reason
+
+
+def test_close_sends_the_clips_already_submitted(results):
+    """Like SinkWorker.close(): stopping never loses a clip that was handed over while a peer listened."""
+    clips = [make_clip(), make_clip(start_index=200000)]
+
+    async def peer(sat):
+        async with client_for(sat.uri) as client:
+            await client.write_event(RunSatellite().event())
+            await round_trip(client)
+            for clip in clips:
+                sat.submit(clip)
+            await asyncio.to_thread(sat.close)
+            received = [(await receive_clip(client))[0] for _ in clips]
+            assert await client.read_event() is None  # and then the connection is closed
+            return received, [await results.next() for _ in clips]
+
+    sat = WyomingSatellite("tcp://127.0.0.1:0", MODELS, on_result=results).start()
+    received, outcomes = run(peer(sat))
+    assert [d.timestamp for d in received] == [c.detection.sample_index * 1000 // RATE for c in clips]
+    assert [(c, delivered) for c, delivered, _ in outcomes] == [(c, True) for c in clips]
+
+
+def test_a_peer_that_stops_reading_is_dropped(results, monkeypatch):
+    """A stalled Home Assistant must not hold clips (or close()) for ever."""
+    import firmware_py.wyoming_satellite as module
+
+    monkeypatch.setattr(module, "SEND_TIMEOUT_S", 0.3)
+    n_clips = 12  # a minute of audio each (23 MB in all): far more than socket buffers hold
+
+    async def stalled_peer(sat):
+        async with client_for(sat.uri) as client:
+            await client.write_event(RunSatellite().event())
+            await round_trip(client)
+            for _ in range(n_clips):
+                sat.submit(make_clip(command_samples=60 * RATE))
+            return [await results.next() for _ in range(n_clips)]
+
+    with WyomingSatellite("tcp://127.0.0.1:0", MODELS, preroll="full", on_result=results) as sat:
+        reasons = [reason for _, delivered, reason in run(stalled_peer(sat)) if not delivered]
+    assert reasons and "stopped reading" in reasons[0]
+    assert all("no Home Assistant connected" in reason for reason in reasons[1:])
 
 
 def test_new_peer_replaces_the_old_one(satellite, results):
