@@ -1,0 +1,296 @@
+"""Long 16 kHz test streams for benchmarks/peers.py, built once per size and cached.
+
+The streams follow /work/shared/notes/eval-protocol.md:
+- every stream starts with 2 s of floor noise (nothing in it counts) and carries a pink-noise floor
+  at -70 dBFS RMS throughout;
+- ``positives``: held-out synthetic "alexa" clips (the recipe's pos_dev set, Kokoro voices in
+  DEV_KOKORO_VOICES that training never used), each padded with 1 s before and after;
+- ``positives_noisy``: the same stream plus noise at 10 dB SNR against the clips' active power
+  (25 % pink, 25 % brown, 50 % babble of 5 real dev talkers, by power), levelled per clip;
+- ``speech``: real speech and other wake words from the recipe's *dev* split (never trained on),
+  ``music``: Debian's wesnoth-1.16-music, ``noise``: the dev split's ESC-10 and room tone;
+  clips joined by 0.2-1.0 s gaps of floor noise.
+
+Each stream is a raw little-endian int16 file (``<name>.s16``), so an engine process can read it in
+chunks without a memory map inflating its peak RSS; ``streams.json`` holds the clip boundaries and
+hours and is written last, so its presence means the cache is complete.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import hashlib
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+from firmware_py.fixture_maker import active_power  # noqa: E402  (the protocol's active-power definition)
+
+RATE = 16000
+CACHE_ROOT = REPO_ROOT / "models" / "work" / "bench"
+MUSIC_DIR = "/usr/share/games/wesnoth/1.16/data/core/music"
+WAKE_WORD = "alexa"
+
+LEAD_IN_S = 2.0  # floor noise at the start of every stream, where nothing counts
+CLIP_PAD_S = 1.0  # silence before and after each positive clip
+FLOOR_DBFS = -70.0  # pink-noise floor, RMS
+POSITIVE_ACTIVE_DBFS = -26.0  # every positive clip's active level (models/recipe/evaluate.py uses the same)
+NOISY_SNR_DB = 10.0
+NOISE_POWER_SHARES = {"pink": 0.25, "brown": 0.25, "babble": 0.5}
+BABBLE_TALKERS = 5
+GAP_RANGE_S = (0.2, 1.0)
+BUILD_VERSION = 2  # bump when the construction changes, so old caches are not reused
+
+POSITIVE_STREAMS = ("positives", "positives_noisy")
+NEGATIVE_STREAMS = ("speech", "music", "noise")
+
+
+@dataclass(frozen=True)
+class StreamSizes:
+    """How much of each source goes into the streams (None = all there is)."""
+
+    positive_clips: int | None = None
+    speech_hours: float | None = None
+    music_hours: float | None = 2.0
+    noise_hours: float | None = None
+    seed: int = 20261126
+
+    def tag(self) -> str:
+        key = json.dumps({**asdict(self), "build": BUILD_VERSION}, sort_keys=True)
+        return hashlib.sha1(key.encode()).hexdigest()[:10]
+
+
+QUICK_SIZES = StreamSizes(positive_clips=40, speech_hours=3 / 60, music_hours=2 / 60, noise_hours=1 / 60)
+
+
+# ---------------------------------------------------------------------------------------------- noise
+
+
+def _shaped_noise(n: int, rng: np.random.Generator, exponent: float) -> np.ndarray:
+    """Unit-power noise with power spectrum ~ 1/f**exponent (1: pink, 2: brown), made by FFT shaping.
+
+    FFT synthesis gives a periodic signal, so a short piece can be tiled without clicks.
+    The lowest bins are held at 20 Hz so brown noise does not become a slow DC drift.
+    """
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.maximum(np.fft.rfftfreq(n, 1 / RATE), 20.0)
+    noise = np.fft.irfft(spectrum / freqs ** (exponent / 2), n)
+    return (noise / noise.std()).astype(np.float32)
+
+
+def _floor(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Pink floor at FLOOR_DBFS RMS (int16 full scale = 32768), tiled from a 65 s periodic piece."""
+    piece = _shaped_noise(1 << 20, rng, 1.0) * np.float32(32768 * 10 ** (FLOOR_DBFS / 20))
+    return np.resize(piece, n)
+
+
+def _add_floor_and_save(audio: np.ndarray, path: Path, rng: np.random.Generator) -> None:
+    """audio (float32 or int16, int16 scale) + floor, rounded and clipped to int16, written raw."""
+    floor = _floor(1 << 20, rng)
+    with open(str(path) + ".tmp", "wb") as out:
+        for start in range(0, len(audio), len(floor)):
+            chunk = audio[start : start + len(floor)].astype(np.float32)
+            mixed = chunk + floor[: len(chunk)]
+            out.write(np.clip(np.round(mixed), -32768, 32767).astype("<i2").tobytes())
+    os.replace(str(path) + ".tmp", path)
+
+
+# ------------------------------------------------------------------------------------------- sources
+
+
+@functools.lru_cache(maxsize=1)
+def _dev_split():
+    from models.recipe.real_data import load_split
+
+    return load_split("dev")
+
+
+def _dev_clips(kinds: tuple[str, ...]):
+    """Clips of the recipe's dev split (split by speaker, so never trained on), 16 kHz int16."""
+    dev = _dev_split()
+    return dev.select(np.isin(dev.kinds, kinds))
+
+
+def _music_clips(max_hours: float | None) -> list[np.ndarray]:
+    import soundfile
+    import soxr
+
+    files = sorted(glob.glob(os.path.join(MUSIC_DIR, "*.ogg")))
+    if not files:
+        raise FileNotFoundError(f"no music under {MUSIC_DIR} (apt-get install -y wesnoth-1.16-music)")
+    clips, total = [], 0
+    limit = None if max_hours is None else int(max_hours * 3600 * RATE)
+    for path in files:
+        audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        mono = soxr.resample(audio.mean(axis=1), rate, RATE)
+        clip = (np.clip(mono, -1, 1) * 32767).astype(np.int16)
+        if limit is not None and total + len(clip) > limit:
+            clip = clip[: limit - total]
+        clips.append(clip)
+        total += len(clip)
+        if limit is not None and total >= limit:
+            break
+    return clips
+
+
+def _take_hours(clips: list[np.ndarray], hours: float | None) -> list[np.ndarray]:
+    if hours is None:
+        return clips
+    budget, taken = int(hours * 3600 * RATE), []
+    for clip in clips:
+        if budget <= 0:
+            break
+        taken.append(clip[:budget])
+        budget -= len(taken[-1])
+    return taken
+
+
+def _trim(clip: np.ndarray, below_peak_db: float = 40.0) -> np.ndarray:
+    """Cut the TTS's leading/trailing silence (10 ms frames 40 dB under the loudest), so that
+    'clip end' is where the word stops and the +1 s counting window starts there."""
+    x = clip.astype(np.float64)
+    n = len(x) // 160
+    energy_db = 10 * np.log10(np.mean(x[: n * 160].reshape(n, 160) ** 2, axis=1) + 1e-3)
+    loud = np.flatnonzero(energy_db > energy_db.max() - below_peak_db)
+    return clip[loud[0] * 160 : (loud[-1] + 1) * 160]
+
+
+def _positive_clips(count: int | None) -> tuple[list[np.ndarray], list[str]]:
+    from models.recipe.synthesize import load_clips
+
+    pairs = load_clips(WAKE_WORD, "pos_dev", with_text=True)
+    if not pairs:
+        raise FileNotFoundError(
+            "no cached pos_dev clips under models/work/tts/alexa/ (run `.venv/bin/python -m models.recipe.synthesize`)"
+        )
+    pairs = pairs[:count] if count else pairs
+    return [_trim(c) for c, _ in pairs], [t for _, t in pairs]
+
+
+# ------------------------------------------------------------------------------------------ building
+
+
+def _concatenate_with_gaps(clips: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """Lead-in, then the clips separated by silent gaps (the floor is added afterwards)."""
+    pieces = [np.zeros(int(LEAD_IN_S * RATE), np.int16)]
+    for clip in clips:
+        pieces.append(clip)
+        pieces.append(np.zeros(int(rng.uniform(*GAP_RANGE_S) * RATE), np.int16))
+    return np.concatenate(pieces)
+
+
+def _babble(n: int, talker_pool: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """BABBLE_TALKERS talkers at equal power, each the pool's clips in its own random order from a
+    random offset, so no two talkers say the same thing at the same time."""
+    mix = np.zeros(n, np.float32)
+    for _ in range(BABBLE_TALKERS):
+        offset = int(rng.integers(0, 10 * RATE))
+        pieces, total = [], 0
+        while total < n + offset:  # loops over the pool again only if it is shorter than the stream
+            for i in rng.permutation(len(talker_pool)):
+                pieces.append(talker_pool[i])
+                total += len(talker_pool[i])
+                if total >= n + offset:
+                    break
+        talker = np.concatenate(pieces)[offset : offset + n].astype(np.float32)
+        mix += talker / np.float32(np.sqrt(np.mean(talker.astype(np.float64) ** 2)) + 1e-9)
+    return mix / np.float32(np.sqrt(np.mean(mix.astype(np.float64) ** 2)) + 1e-9)
+
+
+def _build_positives(sizes: StreamSizes, out_dir: Path, rng: np.random.Generator) -> dict:
+    clips, texts = _positive_clips(sizes.positive_clips)
+    target_power = 10 ** (POSITIVE_ACTIVE_DBFS / 10)  # full scale = 1.0
+    pad = np.zeros(int(CLIP_PAD_S * RATE), np.float32)
+    pieces, starts, ends = [np.zeros(int(LEAD_IN_S * RATE), np.float32)], [], []
+    cursor = len(pieces[0])
+    for clip in clips:
+        x = clip.astype(np.float32) / 32768
+        x *= np.float32(np.sqrt(target_power / active_power(x)))
+        pieces += [pad, x * 32768, pad]
+        starts.append(cursor + len(pad))
+        ends.append(cursor + len(pad) + len(x))
+        cursor += 2 * len(pad) + len(x)
+    clean = np.concatenate(pieces)
+    _add_floor_and_save(clean, out_dir / "positives.s16", rng)
+
+    # Noise at NOISY_SNR_DB under each clip's active power. Babble is not stationary, so the noise is
+    # levelled per clip over the clip and its two pads (the segments tile the stream; the small gain
+    # steps fall in the middle of the silences between clips).
+    pool = _dev_clips(("speech", "wakeword-other"))
+    talkers = [pool.clip(i) for i in range(len(pool))]
+    noise = (
+        np.sqrt(NOISE_POWER_SHARES["pink"]) * _shaped_noise(len(clean), rng, 1.0)
+        + np.sqrt(NOISE_POWER_SHARES["brown"]) * _shaped_noise(len(clean), rng, 2.0)
+        + np.sqrt(NOISE_POWER_SHARES["babble"]) * _babble(len(clean), talkers, rng)
+    )
+    noise_power = 32768**2 * target_power / 10 ** (NOISY_SNR_DB / 10)
+    bounds = [0] + [end + len(pad) for end in ends]  # the lead-in shares the first clip's segment
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        segment = noise[lo:hi]
+        segment *= np.float32(np.sqrt(noise_power / np.mean(segment.astype(np.float64) ** 2)))
+    _add_floor_and_save(clean + noise, out_dir / "positives_noisy.s16", rng)
+    meta = {"samples": len(clean), "clip_starts": starts, "clip_ends": ends, "texts": texts,
+            "source": "models/work/tts/alexa/pos_dev_*.npz (Kokoro dev voices, held out from training)"}
+    return {"positives": dict(meta), "positives_noisy": {**meta, "snr_db": NOISY_SNR_DB}}
+
+
+def _build_negative(name: str, clips: list[np.ndarray], out_dir: Path, rng: np.random.Generator, source: str) -> dict:
+    audio = _concatenate_with_gaps(clips, rng)
+    _add_floor_and_save(audio, out_dir / f"{name}.s16", rng)
+    return {"samples": len(audio), "clips": len(clips), "source": source,
+            "content_hours": sum(len(c) for c in clips) / RATE / 3600}
+
+
+def build_streams(sizes: StreamSizes, log=print) -> Path:
+    """Build (or reuse) the cached streams for these sizes; returns their folder."""
+    out_dir = CACHE_ROOT / sizes.tag()
+    if (out_dir / "streams.json").exists():
+        return out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(sizes.seed)
+    meta: dict = {"sizes": asdict(sizes), "build_version": BUILD_VERSION, "rate": RATE, "lead_in_s": LEAD_IN_S,
+                  "streams": {}}
+
+    log("building positive streams (clean and 10 dB SNR)")
+    meta["streams"].update(_build_positives(sizes, out_dir, rng))
+
+    log("building dev speech stream")
+    speech = _dev_clips(("speech", "wakeword-other"))
+    order = rng.permutation(len(speech))  # shuffled, so a partial stream still spans many speakers
+    meta["streams"]["speech"] = _build_negative(
+        "speech", _take_hours([speech.clip(i) for i in order], sizes.speech_hours), out_dir, rng,
+        "shared/data speech + wakeword-other, models/recipe/real_data.py dev split")
+
+    log("building music stream")
+    try:
+        music = _music_clips(sizes.music_hours)
+        meta["streams"]["music"] = _build_negative("music", music, out_dir, rng, f"Debian wesnoth-1.16-music ({MUSIC_DIR})")
+    except (FileNotFoundError, ImportError) as exc:
+        log(f"music stream skipped: {exc}")
+        meta["music_skipped"] = str(exc)
+
+    log("building noise stream")
+    noise = _dev_clips(("noise",))
+    order = rng.permutation(len(noise))
+    meta["streams"]["noise"] = _build_negative(
+        "noise", _take_hours([noise.clip(i) for i in order], sizes.noise_hours), out_dir, rng,
+        "shared/data ESC-10 + room tone, dev split")
+
+    for info in meta["streams"].values():
+        info["hours"] = info["samples"] / RATE / 3600
+    with open(out_dir / "streams.json.tmp", "w") as f:
+        json.dump(meta, f, indent=1)
+    os.replace(out_dir / "streams.json.tmp", out_dir / "streams.json")
+    return out_dir
+
+
+def load_meta(stream_dir: Path) -> dict:
+    with open(Path(stream_dir) / "streams.json") as f:
+        return json.load(f)
