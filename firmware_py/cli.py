@@ -94,11 +94,17 @@ def cmd_run(args) -> int:
     """Listen (mic, file or stdin), keep clips that follow a detection in the spool, discard the rest."""
     from .gate import Gate
     from .indicator import Indicator
-    from .pipeline import Pipeline, SinkWorker
+    from .pipeline import Pipeline
     from .runtime import ControlServer, Controller, FileSource, MicrophoneSource, Runtime
+    from .sinks import Sinks
     from .spool import ensure_private_dir
 
     settings = _settings(args)
+    board = None
+    if getattr(args, "board", None):  # the board's mic beats the config file; --device beats the board
+        from .boards import apply_board
+
+        board, settings = apply_board(args.board, settings, {"device": args.device})
     detector = build_detector(settings)
     gate = Gate(settings.gate, detector.sample_rate, detector.latency_samples)
     spool = _spool(settings)
@@ -113,21 +119,14 @@ def cmd_run(args) -> int:
     def detected(d):
         _print(f"detected {d.wake_word} at {d.time_s:.2f} s (score {d.score:.2f})")
 
-    deliverers = _deliverers(settings, spool, indicator)
-
-    def store_and_queue(clip):
-        record = spool.store(clip)
-        for deliverer in deliverers:
-            deliverer.outbox.put(clip, record.meta, spool.audit)
-            deliverer.notify()
-        if settings.spool.keep_days:
-            spool.purge(settings.spool.keep_days * 86400)
-        return record
-
-    worker = SinkWorker(store_and_queue, on_done=stored, indicator=indicator, name="spool")
-    pipeline = Pipeline(detector, gate, on_clip=worker.submit, on_detection=detected)
+    sinks = Sinks(settings, spool, indicator, detector.models, on_stored=stored)
+    pipeline = Pipeline(detector, gate, on_clip=sinks.submit, on_detection=detected)
     controller = Controller()
     runtime = Runtime(pipeline, controller, indicator, int(args.duration * rate) if args.duration else None)
+    from .gpio import open_board_io
+    from .service import ServiceHooks
+
+    board_io, service = open_board_io(board, controller, indicator), ServiceHooks(runtime, controller)
     if args.input:
         source = FileSource(_input_blocks(args.input, settings, args.realtime, args.raw_rate))
     else:
@@ -144,9 +143,9 @@ def cmd_run(args) -> int:
             "audio_s": round(pipeline.stats.samples / rate, 1),
             "detections": pipeline.stats.detections,
             "clips": pipeline.stats.clips,
-            "clips_pending": worker.pending + sum(len(d.outbox.pending()) for d in deliverers),
-            "clips_delivered": sum(d.delivered for d in deliverers),
-            "clips_failed": len(worker.errors),
+            "clips_pending": sinks.pending,
+            "clips_delivered": sinks.delivered,
+            "clips_failed": len(sinks.errors),
             "overflows": source.overflows,
             "mutes": runtime.mutes,
             "models": [{"wake_word": m.wake_word, "version": m.version} for m in detector.models],
@@ -162,14 +161,18 @@ def cmd_run(args) -> int:
             source.open()  # fail here, before any audio, if the device cannot be opened
             _print(f"wakegate {__version__}: listening on {source.description} for {names}; Ctrl-C stops")
             source.close()
+        service.ready(f"listening for {names}")
         runtime.run(source)
     except KeyboardInterrupt:  # the runtime has already handed off a capture in progress
         _print("stopped")
     except AudioError as exc:
         source.close()
         if getattr(source, "wedged", False):  # PortAudio's exit handler would hang too: leave without it
-            worker.close()
+            sinks.close(grace_s=2.0)
             control.close()
+            service.stopping()
+            if board_io:
+                board_io.close(failed=True)
             print(f"wakegate: error: {exc}", file=sys.stderr, flush=True)
             sys.stdout.flush()
             os._exit(EXIT_ERROR)
@@ -177,49 +180,23 @@ def cmd_run(args) -> int:
     finally:
         source.close()
         control.close()
-        worker.close()  # every clip already captured is stored (and queued) before we exit
-        _finish_deliveries(deliverers, grace_s=10.0 if args.input else 2.0)
+        left = sinks.close(grace_s=10.0 if args.input else 2.0)  # every captured clip is stored first
+        if left:
+            _print(f"{left} clip(s) still waiting for delivery; they go out on the next start")
+        service.stopping()
+        if board_io:
+            board_io.close(failed=sys.exc_info()[0] not in (None, KeyboardInterrupt))
     stats = pipeline.stats
     overflows = f", {source.overflows} input overflows" if source.overflows is not None else ""
     _print(f"done: {stats.samples / rate:.1f} s of audio, {stats.detections} detection(s), {stats.clips} clip(s) "
            f"kept ({stats.clip_samples / rate:.1f} s) in {spool.dir}; "
            f"{gate.samples_discarded / rate:.1f} s discarded (zeroed, never stored){overflows}")
-    if worker.errors:
-        raise WakegateError(f"{len(worker.errors)} clip(s) could not be stored: {worker.errors[0]}")
+    if sinks.errors:
+        raise WakegateError(f"{len(sinks.errors)} clip(s) could not be stored: {sinks.errors[0]}")
+    if getattr(source, "wedged", False):  # stopped while the driver hung: PortAudio's exit handler would hang too
+        sys.stdout.flush()
+        os._exit(0)
     return 0
-
-
-def _deliverers(settings, spool, indicator):
-    """A delivery thread per HTTP sink; each resumes what its outbox still holds from before."""
-    from .delivery import Deliverer, Outbox, device_key
-
-    deliverers = []
-
-    def delivered(clip_id: str) -> None:  # retention: the spool copy goes once every sink has the clip
-        if settings.spool.keep_days or any(d.outbox.dir.joinpath(f"{clip_id}.clip").exists() for d in deliverers):
-            return
-        try:
-            spool.delete(clip_id, reason="delivered to every sink")
-        except WakegateError:
-            pass  # another sink's thread deleted it first
-
-    for sink in settings.sinks:
-        if sink.type not in ("webhook", "ha-stt"):
-            continue
-        seal_to = spool.owner if sink.type == "webhook" else device_key(spool.data_dir)
-        outbox = Outbox(spool.data_dir, sink, seal_to)
-        deliverers.append(Deliverer(outbox, spool.data_dir, spool.audit, indicator, on_delivered=delivered).start())
-    return deliverers
-
-
-def _finish_deliveries(deliverers, grace_s: float) -> None:
-    from .delivery import wait_until_idle
-
-    if deliverers and not wait_until_idle(deliverers, grace_s):
-        left = sum(len(d.outbox.pending()) for d in deliverers)
-        _print(f"{left} clip(s) still waiting for delivery; they go out on the next start")
-    for deliverer in deliverers:
-        deliverer.close()
 
 
 def cmd_control(args) -> int:
@@ -282,6 +259,22 @@ def _demo_keys(args) -> None:
         generate_keys(private, public)
         _print(f"demo: made an owner key pair: clips are sealed to {public}; open them with {private} "
                f"(on a real device, keep that private key elsewhere)")
+
+
+def cmd_boards(args) -> int:
+    from .boards import describe, list_boards
+
+    for profile in list_boards():
+        _print(describe(profile))
+    return 0
+
+
+def cmd_wyoming_wake(args) -> int:
+    from .wyoming_wake import serve
+
+    settings = _settings(args)
+    _print(f"wakegate {__version__}: serving {', '.join(settings.models.models)} to Wyoming clients on {args.uri}")
+    return serve(settings, args.uri)
 
 
 def cmd_devices(args) -> int:
@@ -526,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", metavar="DEV", help="input device name or index (see 'wakegate devices')")
     p.add_argument("--data-dir", metavar="DIR", help="where the spool lives")
     p.add_argument("--duration", type=float, metavar="S", help="stop after this many seconds of audio")
+    p.add_argument("--board", metavar="NAME", help="board profile (see 'wakegate boards') or a .toml file: its mic, LED and button")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="run on the microphone if present, else on the bundled fixture")
@@ -614,6 +608,16 @@ def build_parser() -> argparse.ArgumentParser:
     with_spool(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_control)
+
+    p = sub.add_parser("boards", help="list the board profiles")
+    p.set_defaults(func=cmd_boards)
+
+    p = sub.add_parser("wyoming-wake", help="serve the wake-word models to Home Assistant over Wyoming")
+    common(p, with_input_options=False)
+    p.add_argument("--uri", default="tcp://127.0.0.1:10400",
+                   help="where to listen: tcp://HOST:PORT or unix://PATH (default tcp://127.0.0.1:10400); Wyoming has "
+                        "no authentication or encryption, so keep it on localhost unless the network is trusted")
+    p.set_defaults(func=cmd_wyoming_wake)
 
     p = sub.add_parser("devices", help="list audio input devices")
     p.set_defaults(func=cmd_devices)

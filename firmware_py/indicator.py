@@ -25,6 +25,10 @@ class Indicator:
         self._outputs = list(outputs or [])
         self.changes = 0
 
+    def add_output(self, output: Callable[[bool], None]) -> None:
+        """An output attached after start-up (a board's LED); it is told changes from now on."""
+        self._outputs.append(output)
+
     @property
     def is_on(self) -> bool:
         with self._lock:

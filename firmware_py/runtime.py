@@ -104,8 +104,10 @@ class MicrophoneSource:
 
 
 class Runtime:
-    def __init__(self, pipeline: Pipeline, controller: Controller, indicator: Indicator, limit_samples: int | None = None):
+    def __init__(self, pipeline: Pipeline, controller: Controller, indicator: Indicator, limit_samples: int | None = None,
+                 on_block: Callable[[], None] | None = None):
         self.pipeline = pipeline
+        self.on_block = on_block  # called after every block fed: proof of life for a watchdog
         self.controller = controller
         self.indicator = indicator
         self.limit_samples = limit_samples
@@ -152,6 +154,8 @@ class Runtime:
                     return True
                 block = block[:room]
             self.pipeline.feed(block)
+            if self.on_block is not None:
+                self.on_block()
             if (gate.state is GateState.CAPTURING) != (self._capture_hold is not None):
                 self._track_capture()
         return not self.controller.muted

@@ -309,25 +309,9 @@ class WyomingWakeService:
 # -- command line ----------------------------------------------------------------------------------
 
 
-def add_arguments(parser) -> None:
-    """The flags of ``wakegate wyoming-wake`` (besides --config, --model and --threshold)."""
-    parser.add_argument("--uri", default=DEFAULT_WAKE_URI,
-                        help=f"where to listen: tcp://HOST:PORT or unix://PATH ({DEFAULT_WAKE_URI}; "
-                             "Wyoming has no authentication, keep it on localhost unless the network is trusted)")
-
-
-def main_wake_service(args) -> int:
+def serve(settings, uri: str = DEFAULT_WAKE_URI) -> int:
     """``wakegate wyoming-wake``: serve the configured models until interrupted (Ctrl-C, SIGTERM)."""
-    from .config import load_settings
-
-    overrides: dict[str, dict] = {}
-    if getattr(args, "model", None):
-        overrides.setdefault("models", {})["models"] = list(args.model)
-    if getattr(args, "threshold", None) is not None:
-        overrides.setdefault("detector", {})["threshold"] = args.threshold
-    settings = load_settings(getattr(args, "config", None), overrides)
-    service = WyomingWakeService(getattr(args, "uri", DEFAULT_WAKE_URI), list(settings.models.models),
-                                 settings.detector, settings.models.threads)
+    service = WyomingWakeService(uri, list(settings.models.models), settings.detector, settings.models.threads)
     asyncio.run(_serve_until_terminated(service))
     return 0
 
