@@ -128,3 +128,50 @@ def test_wyoming_wake_command_serves_the_models(tmp_path, loud_model):
     assert detection.data["name"] == "loud"
     assert service.returncode == 0, err
     assert "serving" in out
+
+
+def test_a_demo_clip_reaches_home_assistant_and_an_https_server(tmp_path, data_dir, owner_key):
+    """The issue's end-to-end case: the shipped model on the demo fixture, one sealed clip in the spool,
+    delivered live to a Wyoming peer and at least once to an HTTPS webhook, its life in the audit log."""
+    from https_server import Receiver, make_test_ca
+
+    from firmware_py.audit import AuditLog
+    from firmware_py.cli import DEMO_FIXTURE
+    from firmware_py.sealing import load_private_key, open_sealed
+
+    ca, cert, key = make_test_ca(tmp_path)
+    receiver = Receiver(cert, key)
+    port = free_port()
+    config = tmp_path / "wakegate.toml"
+    config.write_text(
+        f'[spool]\ndir = "{data_dir}"\nkeep_days = 1\n'
+        f'[[sinks]]\nname = "ha"\ntype = "wyoming"\nuri = "tcp://127.0.0.1:{port}"\n'
+        f'[[sinks]]\nname = "archive"\ntype = "webhook"\nurl = "https://127.0.0.1:{receiver.port}/clips"\nca_file = "{ca}"\n'
+    )
+    gate = subprocess.Popen([sys.executable, "-m", "firmware_py", "run", "--input", str(DEMO_FIXTURE), "--realtime", "--duration", "11",
+                             "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    async def home_assistant():
+        client = await connect(port)
+        await client.write_event(RunSatellite().event())
+        events = await events_until(client, "audio-stop")
+        await client.disconnect()
+        return events
+
+    try:
+        events = asyncio.run(home_assistant())
+        out, err = gate.communicate(timeout=60)
+    finally:
+        gate.kill()
+        receiver.close()
+    assert gate.returncode == 0, err
+    assert events[0].type == "detection" and events[0].data["name"] == "alexa"
+    (request,) = receiver.requests
+    meta, wav = open_sealed(request["body"], load_private_key(owner_key))
+    assert meta["wake_word"] == "alexa" and 2.5 < meta["duration_s"] < 4.5
+    (stored,) = (data_dir / "spool").glob("*.clip")  # keep_days = 1: the owner's copy stays a day
+    assert stored.stem == meta["id"]
+    log = AuditLog(data_dir / "audit.log")
+    assert log.verify().ok
+    assert sorted((e["event"], e.get("sink")) for e in log.entries()) == [
+        ("captured", None), ("delivered", "archive"), ("delivered", "ha")]
