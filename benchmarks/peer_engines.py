@@ -81,7 +81,7 @@ class WakegateEngine(Engine):
     """Our runtime, exactly as the device runs it: firmware_py.detector with the model's defaults."""
 
     name = "wakegate"
-    frame_samples = 640  # 40 ms blocks, as audio_in delivers them
+    frame_samples = 1280  # 80 ms blocks: the runtime's default (AudioSettings.block_ms)
 
     def __init__(self):
         from firmware_py.detector import DetectorSettings, load_detector

@@ -3,7 +3,7 @@
 Replays audio (default: the bundled demo fixture, looped to --minutes) through exactly the loop that
 ``wakegate run`` uses (detector → gate → spool) and prints JSON: CPU seconds per audio second for
 the whole pipeline and for its parts measured on the same audio (features alone, detector alone),
-p50/p99 wall time per 40 ms block, and peak RSS.
+p50/p99 wall time per block (80 ms by default), and peak RSS.
 
     .venv/bin/python benchmarks/pipeline.py [--minutes 30] [--model alexa] [--audio FILE]
 """
@@ -27,14 +27,23 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from firmware_py.audio_in import file_blocks  # noqa: E402
 from firmware_py.cli import DEMO_FIXTURE  # noqa: E402
+from firmware_py.config import AudioSettings  # noqa: E402
 from firmware_py.detector import Detector  # noqa: E402
 from firmware_py.features import LogMel  # noqa: E402
 from firmware_py.gate import Gate, GateSettings  # noqa: E402
 from firmware_py.model import StreamingModel, resolve_model  # noqa: E402
 from firmware_py.pipeline import Pipeline, SinkWorker  # noqa: E402
+from firmware_py.sealing import OwnerPublicKey, generate_keys  # noqa: E402
 from firmware_py.spool import Spool  # noqa: E402
 
-RATE, BLOCK = 16000, 640
+
+def generate_owner(folder: Path) -> OwnerPublicKey:
+    """Clips are sealed as in `wakegate run`, to a throwaway owner key."""
+    generate_keys(folder / "owner.key", folder / "owner.pub")
+    return OwnerPublicKey.load(folder / "owner.pub")
+
+RATE = 16000
+BLOCK = AudioSettings().block_samples  # the block `wakegate run` uses by default
 
 
 def load_blocks(path: Path, minutes: float) -> list[np.ndarray]:
@@ -70,7 +79,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         detector = Detector([StreamingModel(model_path, threads=1)])
         gate = Gate(GateSettings(), RATE, detector.latency_samples)
-        worker = SinkWorker(Spool(Path(data_dir)).store)
+        owner = generate_owner(Path(data_dir))
+        worker = SinkWorker(Spool(Path(data_dir), owner).store)
         pipeline = Pipeline(detector, gate, on_clip=worker.submit)
         per_block = np.zeros(len(blocks))
         cpu_start = time.process_time()

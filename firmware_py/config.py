@@ -32,7 +32,7 @@ class AudioSettings:
     rate: int = 0  # capture rate; 0 = 16 kHz if the device can, else its default rate
     channels: int = 1  # channels to open the device with
     channel: int = 0  # which of them carries the voice
-    block_ms: int = 40  # audio handled per step of the loop
+    block_ms: int = 80  # audio handled per step of the loop; the model runs once per block (CPU vs latency)
     stall_timeout_s: float = 3.0  # no frames for this long = the device is gone
 
     def __post_init__(self):

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import open_clips
+from firmware_py.config import AudioSettings
 from synthetic_model import burst, noise
 
 pytestmark = pytest.mark.skipif(
@@ -61,7 +62,9 @@ class PacedMicrophone:
     closes never see an end of file. After the audio it sends silence, or nothing if ``stall``.
     """
 
-    def __init__(self, path, audio, speed=4.0, block=640, stall=False):
+    def __init__(self, path, audio, speed=4.0, block=AudioSettings().block_samples, stall=False):
+        # Whole blocks, as the gate's stream asks for them: ALSA's file plugin pads a short read
+        # from the FIFO with silence, which a real microphone never does.
         os.mkfifo(path)
         self.path, self.audio, self.block, self.stall = path, audio, block, stall
         self.interval = block / RATE / speed

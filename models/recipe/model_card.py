@@ -37,7 +37,7 @@ def _sweep_rows(sweep: list[dict]) -> str:
     )
 
 
-def render(onnx_path: str, metrics: dict, limitations: str) -> str:
+def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None = None) -> str:
     model = onnx.load(onnx_path)
     meta = {p.key: p.value for p in model.metadata_props}
     with open(onnx_path, "rb") as f:
@@ -98,7 +98,7 @@ All audio was turned into features with `firmware_py.features.LogMel` after wave
 - Background: {data['noise_clips']} clips ({data['noise_hours']} h) of ESC-10 environmental sounds and Precise room
   tone, plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
   reverberation (30 %), telephone band (15 %), level −45…+1 dBFS peak with clipping.
-- {data['windows_seen']:,} training windows of 2 s, freshly augmented.
+- {f"{data['windows_seen']:,} training windows" if data['windows_seen'] else "Training windows"} of 2 s, freshly augmented.
 
 Split: real data by `speaker_or_session` (CRC32 hash, 20 % dev; Precise dev = contributors Kris Gesling
 ("computer") and Jody Nickel ("amelia"); room tone by file). Kokoro voices {", ".join(metrics['dev_voices'])}
@@ -109,7 +109,7 @@ never appear in training, not even in blends.
 Commands (from the repository root; seeds fixed):
 
 ```sh
-{TRAIN_COMMANDS.format(phrase=phrase, onnx=onnx_path, train_args=train_args)}
+{commands or TRAIN_COMMANDS.format(phrase=phrase, onnx=onnx_path, train_args=train_args)}
 ```
 
 Evaluation streams the exported ONNX file in 4-frame calls with state carried, like the device, and
@@ -123,6 +123,8 @@ lead-in, at −26 dBFS active level), at threshold {metrics['threshold']}:
 |---|---|
 | clean (hiss 60 dB down) | {metrics['recall_clean']:.3f} |
 | dev ESC-10 noise / room tone at 10 dB SNR | {metrics['recall_noise_10db']:.3f} |
+
+Clean recall by held-out voice: {", ".join(f"{v} {r:.2f}" for v, r in metrics['recall_clean_by_voice'].items())}.
 
 **False accepts** on real dev audio, streamed continuously (dev speakers never trained on). The
 threshold was calibrated on the first stream (zero false accepts there by construction); the others
@@ -181,6 +183,7 @@ def main() -> None:
     parser.add_argument("--metrics", help="default: models/work/<wake word>-metrics.json")
     parser.add_argument("--limitations", required=True, help="a markdown file with the limitations section")
     parser.add_argument("--out", help="default: the .onnx path with .md")
+    parser.add_argument("--commands", help="a file with the exact commands that made the model (default: derived from the metrics)")
     args = parser.parse_args()
     wake_word = {p.key: p.value for p in onnx.load(args.onnx).metadata_props}["wakegate.wake_word"]
     with open(args.metrics or os.path.join(WORK_DIR, f"{wake_word}-metrics.json")) as f:
@@ -188,7 +191,8 @@ def main() -> None:
     with open(args.limitations) as f:
         limitations = f.read().strip()
     with open(args.out or os.path.splitext(args.onnx)[0] + ".md", "w") as f:
-        f.write(render(args.onnx, metrics, limitations))
+        commands = open(args.commands).read().strip() if args.commands else None
+        f.write(render(args.onnx, metrics, limitations, commands))
 
 
 if __name__ == "__main__":

@@ -137,8 +137,8 @@ def save_shard(path: str, clips: list[np.ndarray], specs: list[ClipSpec]) -> Non
     os.replace(path + ".tmp.npz", path)  # atomic: a reader never sees half a shard
 
 
-def load_clips(phrase: str, set_name: str, with_text: bool = False) -> list:
-    """All finished clips of one set (whatever shards exist so far); optionally as (clip, text) pairs.
+def load_clips(phrase: str, set_name: str, with_text: bool = False, with_spec: bool = False) -> list:
+    """All finished clips of one set (whatever shards exist so far); optionally as (clip, text) or (clip, spec dict) pairs.
 
     A negative set never yields a clip whose text contains the wake word.
     """
@@ -148,13 +148,14 @@ def load_clips(phrase: str, set_name: str, with_text: bool = False) -> list:
             continue
         with np.load(path) as shard:
             audio, offsets = shard["audio"], shard["offsets"]
-            texts = [json.loads(m)["text"] for m in shard["meta"]]
-        for a, b, text in zip(offsets[:-1], offsets[1:], texts):
+            specs = [json.loads(m) for m in shard["meta"]]
+        for a, b, spec in zip(offsets[:-1], offsets[1:], specs):
+            text = spec["text"]
             if b - a <= 1600:  # under 0.1 s: a failed synthesis
                 continue
             if set_name.startswith("neg") and re.search(rf"\b{re.escape(phrase)}\b", text, re.IGNORECASE):
                 continue
-            clips.append((audio[a:b], text) if with_text else audio[a:b])
+            clips.append((audio[a:b], text) if with_text else (audio[a:b], spec) if with_spec else audio[a:b])
     return clips
 
 
@@ -165,7 +166,7 @@ def _voice_vector(spec: ClipSpec, voices: dict[str, np.ndarray]) -> np.ndarray:
     return sum(float(w) * voices[name] for name, w in parts)
 
 
-def synthesise(phrase: str, scale: float, threads: int) -> None:
+def synthesise(phrase: str, scale: float, threads: int, max_shards: dict[str, int] | None = None) -> None:
     voices = tts.load_kokoro_voices()
     sets = clip_sets(phrase, voices, scale)
     out_dir = shard_dir(phrase)
@@ -185,7 +186,7 @@ def synthesise(phrase: str, scale: float, threads: int) -> None:
     started = time.time()
     for name, start in order:
         path = os.path.join(out_dir, f"{name}_{start // SHARD_SIZE:03d}.npz")
-        if os.path.exists(path):
+        if os.path.exists(path) or start // SHARD_SIZE >= (max_shards or {}).get(name, 10**6):
             continue
         specs = sets[name][start : start + SHARD_SIZE]
         clips = []
@@ -207,8 +208,11 @@ def main() -> None:
     parser.add_argument("--phrase", default="alexa")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every set's size (for quick trials)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-shards", action="append", default=[], metavar="SET=N",
+                        help="synthesise only the first N shards of SET (e.g. pos_train=16), for a shorter run")
     args = parser.parse_args()
-    synthesise(args.phrase, args.scale, args.threads)
+    limits = {name: int(n) for name, n in (item.split("=") for item in args.max_shards)}
+    synthesise(args.phrase, args.scale, args.threads, limits)
 
 
 if __name__ == "__main__":

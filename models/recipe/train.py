@@ -75,11 +75,14 @@ class BatchStream(torch.utils.data.IterableDataset):
 
 
 def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_size: int, lr: float,
-                workers: int) -> WakeWordTCN:
+                workers: int, init: str | None = None) -> WakeWordTCN:
     model = WakeWordTCN()
-    mean, std = feature_statistics(maker)
-    model.feature_mean.copy_(torch.from_numpy(mean))
-    model.feature_std.copy_(torch.from_numpy(std))
+    if init:  # continue from earlier weights (normalisation constants included)
+        model.load_state_dict(torch.load(init))
+    else:
+        mean, std = feature_statistics(maker)
+        model.feature_mean.copy_(torch.from_numpy(mean))
+        model.feature_std.copy_(torch.from_numpy(std))
     log(f"model: {sum(p.numel() for p in model.parameters())} parameters, receptive field {model.receptive_field} frames")
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-5)
     total = epochs * steps_per_epoch
@@ -115,7 +118,8 @@ def evaluate_model(path: str, phrase: str, dev: real_data.ClipSet, threshold: fl
     if threshold is None:
         threshold = evaluate.pick_threshold(streams["dev_speech_calibration"].scores)
     dev_noise_audio = dev.select(dev.kinds == "noise").audio
-    positives = synthesize.load_clips(phrase, "pos_dev")
+    positives_with_spec = synthesize.load_clips(phrase, "pos_dev", with_spec=True)
+    positives = [clip for clip, _ in positives_with_spec]
     clean = evaluate.positive_peak_scores(session, positives, None, 0.0)
     noisy = evaluate.positive_peak_scores(session, positives, dev_noise_audio, 10.0)
     confusable_clips = synthesize.load_clips(phrase, "neg_dev", with_text=True)
@@ -131,6 +135,10 @@ def evaluate_model(path: str, phrase: str, dev: real_data.ClipSet, threshold: fl
         "dev_voices": synthesize.DEV_KOKORO_VOICES,
         "recall_clean": round(float(np.mean(clean >= threshold)), 4),
         "recall_noise_10db": round(float(np.mean(noisy >= threshold)), 4),
+        "recall_clean_by_voice": {
+            voice: round(float(np.mean([p >= threshold for p, (_, spec) in zip(clean, positives_with_spec) if spec["voice"] == voice])), 4)
+            for voice in sorted({spec["voice"] for _, spec in positives_with_spec})
+        },
         "tts_confusables_dev": len(confusables),
         "tts_confusable_accept_rate": round(float(np.mean(confusables >= threshold)), 4),
         "tts_confusables_accepted_by_text": dict(sorted(accepted_texts.items())),
@@ -159,6 +167,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1, help="data-making processes beside the trainer (0: none)")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--init-checkpoint", metavar="PT", help="start training from these weights (fine-tuning)")
     parser.add_argument("--from-checkpoint", metavar="PT", help="skip training: load these weights (a .pt from models/work)")
     parser.add_argument("--threshold", type=float, default=None, help="skip calibration and use this threshold")
     args = parser.parse_args()
@@ -178,7 +187,8 @@ def main() -> None:
         model.load_state_dict(torch.load(args.from_checkpoint))
         model.eval()
     else:
-        model = train_model(maker, args.epochs, args.steps_per_epoch, args.batch_size, args.lr, args.workers)
+        model = train_model(maker, args.epochs, args.steps_per_epoch, args.batch_size, args.lr, args.workers,
+                            args.init_checkpoint)
         os.makedirs(WORK_DIR, exist_ok=True)
         torch.save(model.state_dict(), os.path.join(WORK_DIR, f"{wake_word}.pt"))
     train_s = time.time() - started
