@@ -61,7 +61,10 @@ class Indicator:
 
     def _show(self, on: bool, reason: str) -> None:
         self.changes += 1
-        log.warning("privacy indicator %s (%s)", "ON" if on else "off", reason)
+        if on:
+            log.warning("privacy indicator ON (%s)", reason)
+        else:
+            log.warning("privacy indicator off")
         if self._state_file is not None:
             try:
                 self._state_file.write_text("on\n" if on else "off\n")
