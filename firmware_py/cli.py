@@ -146,6 +146,7 @@ def cmd_run(args) -> int:
             "clips_pending": sinks.pending,
             "clips_delivered": sinks.delivered,
             "clips_failed": len(sinks.errors),
+            "clips_dropped": spool.dropped,
             "overflows": source.overflows,
             "mutes": runtime.mutes,
             "models": [{"wake_word": m.wake_word, "version": m.version} for m in detector.models],
@@ -212,7 +213,8 @@ def cmd_control(args) -> int:
         models = ", ".join(f"{m['wake_word']} {m['version']}" for m in reply["models"])
         _print(f"state {reply['state']}, up {reply['uptime_s']:.0f} s, {reply['audio_s']:.0f} s of audio, "
                f"{reply['detections']} detection(s), {reply['clips']} clip(s) ({reply['clips_pending']} pending, "
-               f"{reply['clips_failed']} failed), overflows {reply['overflows']}, models {models}")
+               f"{reply['clips_delivered']} delivered, {reply['clips_dropped']} dropped, {reply['clips_failed']} failed), "
+               f"overflows {reply['overflows']}, models {models}")
     else:
         _print(json.dumps({k: v for k, v in reply.items() if k != "ok"}))
     return 0

@@ -106,6 +106,7 @@ class Spool:
         self.audit = AuditLog(self.data_dir / AUDIT_NAME, clock)
         self._clock = clock
         self.device_label = device_label
+        self.dropped = 0  # clips dropped to make room, since start
         self._lock = threading.RLock()  # the spool worker and delivery threads both change the spool
 
     def store(self, clip: Clip) -> StoredClip:
@@ -131,6 +132,7 @@ class Spool:
             oldest = clips.pop(0)
             oldest.path.unlink(missing_ok=True)
             total -= oldest.size
+            self.dropped += 1
             self.audit.append("dropped", oldest.clip_id, reason="spool full")
 
     def list(self) -> list[StoredClip]:
