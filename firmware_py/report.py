@@ -127,8 +127,8 @@ def plot_det(summary: dict, path: Path) -> Path:
         fa, frr = zip(*points)
         floor = 0.01  # zero false accepts still needs a place on a log axis
         axes.plot([max(f, floor) for f in fa], frr, marker=".", label=wake_word)
-        op = next(s for s in result["sweep"] if abs(s["threshold"] - result["threshold"]) < 0.005) if any(abs(s["threshold"] - result["threshold"]) < 0.005 for s in result["sweep"]) else None
-        if op and op["fa_per_hour"] is not None:
+        op = next((s for s in result["sweep"] if abs(s["threshold"] - result["threshold"]) < 0.005), None)
+        if op is not None and op["fa_per_hour"] is not None:
             axes.plot([max(op["fa_per_hour"], floor)], [op["false_reject_rate"]], "o", color="black")
     axes.set_xscale("symlog", linthresh=0.1)
     axes.set_xlabel("false accepts per hour")

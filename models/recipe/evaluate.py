@@ -12,7 +12,7 @@ import zlib
 import numpy as np
 
 from . import augment
-from .export import open_session, stream_scores
+from .export import stream_scores
 from .paths import REPO_ROOT
 from .real_data import ClipSet
 
