@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .config import read_toml
 from .errors import ConfigError
 
 _REPO_BOARDS = Path(__file__).resolve().parent.parent / "hw" / "boards"
@@ -136,16 +136,7 @@ def _parse_led(path: Path, led: dict) -> LedSpec:
 
 def read_board(path: str | Path) -> BoardProfile:
     path = Path(path)
-    try:
-        with open(path, "rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"board profile not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read board profile {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return parse_board(path, raw)
+    return parse_board(path, read_toml(path, "board profile"))
 
 
 def _profile_files() -> dict[str, Path]:
