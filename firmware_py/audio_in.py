@@ -18,6 +18,7 @@ import numpy as np
 from .errors import AudioError
 
 TARGET_RATE = 16000
+MAX_FILE_CHANNELS = 64  # libsndfile allows 1024; a corrupt header claiming that many would cost ~150 MB a read
 
 
 class Converter:
@@ -44,8 +45,8 @@ class Converter:
             x = samples.astype(np.float32) * (1.0 / 32768.0)
         elif samples.dtype == np.int32:
             x = samples.astype(np.float32) * (1.0 / 2147483648.0)
-        else:
-            x = samples.astype(np.float32, copy=False)
+        else:  # float files may hold NaN or ±inf (corrupt data): silence and full scale instead
+            x = np.nan_to_num(samples.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=-1.0)
         if x.ndim == 2:
             x = x[:, self.channel] if self.channel is not None else x.mean(axis=1)
         return x
@@ -54,10 +55,12 @@ class Converter:
         if samples.dtype == np.int16 and samples.ndim == 1 and self._resampler is None:
             converted = samples
         else:
-            x = self._mono_float(samples)
-            if self._resampler is not None:
-                x = self._resampler.resample_chunk(x, last=last)
-            converted = np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
+            with np.errstate(over="ignore"):  # huge float samples overflow to ±inf, then clip to full scale
+                x = self._mono_float(samples)
+                if self._resampler is not None:
+                    x = self._resampler.resample_chunk(x, last=last)
+                    x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)  # huge inputs can ring to ±inf/NaN
+                converted = np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
         pending = np.concatenate((self._pending, converted)) if len(self._pending) else converted
         n_blocks = len(pending) // self.block
         for i in range(n_blocks):
@@ -84,6 +87,8 @@ def file_blocks(path: str | Path, block: int, channel: int | None = None) -> Ite
     with handle:
         if handle.frames == 0:
             raise AudioError(f"{path}: the file holds no audio")
+        if handle.channels > MAX_FILE_CHANNELS:  # each read would allocate rate/10 × channels samples
+            raise AudioError(f"{path}: {handle.channels} channels; at most {MAX_FILE_CHANNELS} are supported")
         converter = Converter(handle.samplerate, handle.channels, channel, block)
         dtype = "int16" if handle.subtype in ("PCM_16", "PCM_S8", "PCM_U8") else "float32"
         read_size = max(block, handle.samplerate // 10)

@@ -79,8 +79,8 @@ class AuditLog:
             try:
                 entry = json.loads(line)
                 return int(entry["seq"]), str(entry["hash"])
-            except (ValueError, KeyError, TypeError):
-                continue
+            except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
+                continue  # OverflowError: seq = Infinity; RecursionError: JSON nested too deeply
         return 0, GENESIS
 
     def entries(self) -> list[dict]:
@@ -89,9 +89,11 @@ class AuditLog:
         result = []
         for line in self.path.read_bytes().splitlines():
             try:
-                result.append(json.loads(line))
-            except ValueError:
-                result.append({"unreadable": line[:80].decode("utf-8", "replace")})
+                entry = json.loads(line)
+            except (ValueError, RecursionError):  # RecursionError: JSON nested too deeply
+                entry = None
+            # Only a JSON object is an entry; anything else (a list, a number, null) is unreadable.
+            result.append(entry if isinstance(entry, dict) else {"unreadable": line[:80].decode("utf-8", "replace")})
         return result
 
     def verify(self) -> VerifyResult:
@@ -100,10 +102,10 @@ class AuditLog:
             if "unreadable" in entry:
                 return VerifyResult(False, count, prev, f"line {number} is not a JSON entry")
             if entry.get("prev") != prev:
-                return VerifyResult(False, count, prev, f"line {number} (seq {entry.get('seq')}) does not follow the entry before it: an entry was removed, inserted or reordered")
+                return VerifyResult(False, count, prev, f"line {number} (seq {entry.get('seq')!r}) does not follow the entry before it: an entry was removed, inserted or reordered")
             if entry.get("seq") != count + 1:
-                return VerifyResult(False, count, prev, f"line {number} has seq {entry.get('seq')}, expected {count + 1}")
+                return VerifyResult(False, count, prev, f"line {number} has seq {entry.get('seq')!r}, expected {count + 1}")
             if entry.get("hash") != _digest(entry):
-                return VerifyResult(False, count, prev, f"line {number} (seq {entry.get('seq')}) was edited: its hash does not match")
+                return VerifyResult(False, count, prev, f"line {number} (seq {entry.get('seq')!r}) was edited: its hash does not match")
             prev, count = entry["hash"], count + 1
         return VerifyResult(True, count, prev)

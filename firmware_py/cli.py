@@ -44,7 +44,8 @@ def _settings(args):
 def build_detector(settings):
     from .detector import load_detector
 
-    return load_detector(settings.models.models, settings.models.threads, settings.detector)
+    m = settings.models
+    return load_detector(m.models, m.threads, settings.detector, m.allow_unsigned, m.trusted_keys)
 
 
 def _input_blocks(source: str, settings, realtime: bool, raw_rate: int):
@@ -292,13 +293,50 @@ def cmd_devices(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .model import StreamingModel, model_search_dirs
+    """List the models found (and whether each is signed by a trusted key), verify, or sign them."""
+    from .model import StreamingModel, model_search_dirs, resolve_model
+    from .signing import check_model, sign_model
 
-    for directory in model_search_dirs():
-        for path in sorted(directory.glob("*.onnx")) if directory.is_dir() else []:
+    action = getattr(args, "models_command", None) or "list"
+    if action == "sign":
+        if args.new_key:
+            _new_signing_key(Path(args.key))
+        signature = sign_model(resolve_model(args.model), Path(args.key))
+        _print(f"signed: {signature}")
+        return 0
+    settings = _settings(args) if getattr(args, "config", None) else None
+    extra = settings.models.trusted_keys if settings else ()
+    if action == "verify" and args.model:
+        paths = [resolve_model(name) for name in args.model]
+    else:
+        paths = [p for d in model_search_dirs() if d.is_dir() for p in sorted(d.glob("*.onnx"))]
+    failures = 0
+    for path in paths:
+        try:
+            status = check_model(path, allow_unsigned=False, extra_keys=extra)
             info = StreamingModel(path).info
-            _print(f"{info.wake_word:12s} {info.version:8s} threshold {info.threshold:.2f}  {path}")
-    return 0
+            _print(f"{info.wake_word:12s} {info.version:8s} threshold {info.threshold:.2f}  {status}  {path}")
+        except WakegateError as exc:
+            failures += 1
+            _print(f"REFUSED  {path}: {exc}")
+    return 1 if failures and action == "verify" else 0
+
+
+def _new_signing_key(path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from .spool import write_atomically
+
+    if path.exists():
+        raise WakegateError(f"{path} exists; not replacing a signing key")
+    key = Ed25519PrivateKey.generate()
+    write_atomically(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption()))
+    public = path.with_suffix(".pub.pem")
+    write_atomically(public, key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                           serialization.PublicFormat.SubjectPublicKeyInfo))
+    _print(f"new signing key {path} (keep it secret); trust it with [models] trusted_keys = [\"{public}\"]")
 
 
 def _progress(total_label: str):
@@ -624,8 +662,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("devices", help="list audio input devices")
     p.set_defaults(func=cmd_devices)
 
-    p = sub.add_parser("models", help="list the models found")
+    p = sub.add_parser("models", help="list, verify or sign models (list by default)")
     p.set_defaults(func=cmd_models)
+    models_sub = p.add_subparsers(dest="models_command", metavar="ACTION")
+    q = models_sub.add_parser("list", help="the models found, and whether each is signed by a trusted key")
+    q.add_argument("--config", metavar="TOML", help="settings file (for [models] trusted_keys)")
+    q = models_sub.add_parser("verify", help="check signatures; exit 1 if any model is refused")
+    q.add_argument("model", nargs="*", metavar="MODEL", help="names or .onnx paths (default: all found)")
+    q.add_argument("--config", metavar="TOML", help="settings file (for [models] trusted_keys)")
+    q = models_sub.add_parser("sign", help="sign a model and its card with an Ed25519 key")
+    q.add_argument("model", metavar="MODEL")
+    q.add_argument("--key", required=True, metavar="PEM", help="Ed25519 private key")
+    q.add_argument("--new-key", action="store_true", help="make the key (and KEY.pub.pem) first")
     return parser
 
 

@@ -7,6 +7,7 @@ types are errors that name the key, not silently ignored.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class AudioSettings:
 class ModelSettings:
     models: tuple[str, ...] = ("alexa",)  # names in the model directories, or paths to .onnx files
     threads: int = 1  # onnxruntime intra-op threads per model
+    allow_unsigned: bool = False  # load models that have no signature (your own local models)
+    trusted_keys: tuple[str, ...] = ()  # Ed25519 public keys (PEM) trusted to sign models, besides the shipped ones
 
     def __post_init__(self):
         if not self.models:
@@ -117,7 +120,7 @@ def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, float) or (default is None and key == "threshold"):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         value = float(value) if ok else value
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool)
@@ -129,25 +132,37 @@ def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
         value = tuple(value) if ok else value
     elif isinstance(default, dict):
         ok = isinstance(value, dict) and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value.values()
         )
         value = {k: float(v) for k, v in value.items()} if ok else value
     else:
         ok = True
     if not ok:
-        raise ConfigError(f"{where}: expected {type(default).__name__ if default is not None else 'number'}, got {value!r}")
+        expected = type(default).__name__ if default is not None else "number"
+        raise ConfigError(f"{where}: expected {expected}, got {_short_repr(value)}")
     return value
+
+
+def _short_repr(value: Any, limit: int = 80) -> str:
+    """repr() escapes line breaks, so a message stays one line; long values are cut."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _default(f: dataclasses.Field) -> Any:
     return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
 
 
+def _key(name: str) -> str:
+    """A key as written in a message: bare if it is a plain TOML key, else quoted (one line, always)."""
+    return name if name and all(c.isascii() and (c.isalnum() or c in "-_") for c in name) else _short_repr(name)
+
+
 def _build(section: str, cls, values: dict[str, Any]):
     defaults = {f.name: _default(f) for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(defaults))
     if unknown:
-        raise ConfigError(f"unknown setting {section}.{unknown[0]} (known: {', '.join(sorted(defaults))})")
+        raise ConfigError(f"unknown setting {section}.{_key(unknown[0])} (known: {', '.join(sorted(defaults))})")
     coerced = {k: _coerce(section, k, v, defaults[k]) for k, v in values.items()}
     return cls(**coerced)
 
@@ -163,6 +178,8 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         raise ConfigError(f"cannot read {what} {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise ConfigError(f"{path}: not valid TOML (arrays or tables nested too deeply)") from None
 
 
 def load_settings(path: str | Path | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Settings:
@@ -175,7 +192,7 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, dict[str,
     sinks = raw.pop("sinks", [])
     unknown = sorted(set(raw) - set(_SECTION_TYPES))
     if unknown:
-        raise ConfigError(f"unknown config section [{unknown[0]}] (known: {', '.join(_SECTION_TYPES)}, [[sinks]])")
+        raise ConfigError(f"unknown config section [{_key(unknown[0])}] (known: {', '.join(_SECTION_TYPES)}, [[sinks]])")
     if not isinstance(sinks, list) or not all(isinstance(t, dict) for t in sinks):
         raise ConfigError("sinks must be [[sinks]] tables")
     built_sinks = tuple(_build(f"sinks[{i}]", SinkSettings, table) for i, table in enumerate(sinks))

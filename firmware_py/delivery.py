@@ -16,7 +16,11 @@ What is sealed to what:
 
 from __future__ import annotations
 
+import heapq
+import http.client
+import itertools
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -68,6 +72,10 @@ class SinkSettings:
             raise ConfigError(f"sinks.{self.name}: ha-stt needs entity (e.g. stt.faster_whisper)")
         if self.type in ("webhook", "ha-stt"):
             check_url(self.name, self.url, self.allow_insecure_http)
+        if not 0 < self.timeout_s <= 3600:
+            raise ConfigError(f"sinks.{self.name}: timeout_s must be more than 0 and at most 3600 seconds")
+        if self.max_pending < 1:
+            raise ConfigError(f"sinks.{self.name}: max_pending must be at least 1")
 
     @property
     def keeps_preroll(self) -> bool:
@@ -75,11 +83,15 @@ class SinkSettings:
 
 
 def check_url(name: str, url: str, allow_insecure_http: bool) -> None:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed [IPv6 literal
+        hostname = None
+    if hostname is None or parts.scheme not in ("https", "http"):
         raise ConfigError(f"sinks.{name}: url must be an http(s):// URL (got {url!r})")
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK and not allow_insecure_http:
-        raise ConfigError(f"sinks.{name}: plain http:// to {parts.hostname} would send clips unencrypted; "
+    if parts.scheme == "http" and hostname not in _LOOPBACK and not allow_insecure_http:
+        raise ConfigError(f"sinks.{name}: plain http:// to {hostname if hostname.isprintable() else repr(hostname)} would send clips unencrypted; "
                           f"use https:// or set allow_insecure_http = true")
 
 
@@ -112,12 +124,23 @@ class Outbox:
             oldest = pending.pop(0)
             oldest.unlink(missing_ok=True)
             audit.append("dropped", oldest.stem, sink=self.sink.name, reason="outbox full")
-        write_atomically(self.dir / f"{clip_id}{CLIP_SUFFIX}", seal(wav_bytes(audio, clip.sample_rate), meta, self._seal_to))
+        newest = max((_mtime_ns(p) for p in pending[-1:]), default=0)
+        # Sent oldest first by mtime: never before a clip queued earlier, even if the wall clock jumped back.
+        write_atomically(self.dir / f"{clip_id}{CLIP_SUFFIX}", seal(wav_bytes(audio, clip.sample_rate), meta, self._seal_to),
+                         mtime_ns=max(time.time_ns(), newest + 1))
 
     def pending(self) -> list[Path]:
         if not self.dir.is_dir():
             return []
-        return sorted(self.dir.glob(f"*{CLIP_SUFFIX}"), key=lambda p: p.stat().st_mtime_ns)
+        return [path for mtime, path in sorted((_mtime_ns(p), p) for p in self.dir.glob(f"*{CLIP_SUFFIX}")) if mtime >= 0]
+
+
+def _mtime_ns(path: Path) -> int:
+    """-1 for a copy that went meanwhile (delivered by the other thread)."""
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return -1
 
 
 class DeliveryError(Exception):
@@ -151,17 +174,141 @@ def build_request(sink: SinkSettings, sealed: bytes, data_dir: Path) -> urllib.r
     return urllib.request.Request(url, data=wav, headers=headers, method="POST")
 
 
+MAX_RESPONSE_BODY = 65536  # what we read of a receiver's answer; the rest is never read
+DEADLINE_FACTOR = 3  # a whole exchange (connect, upload, answer) ends after this many timeout_s
+
+
+class _Watchdog:
+    """One daemon thread that enforces every send's deadline (a timer thread per send would add a
+    thread to every request in flight)."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, "_Deadline"]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, when: float, deadline: "_Deadline") -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (when, next(self._order), deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="wakegate-send-deadlines", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                delay = self._heap[0][0] - time.monotonic()
+                if delay > 0:
+                    self._cond.wait(delay)
+                    continue
+                heapq.heappop(self._heap)[2].expire()
+
+
+_watchdog = _Watchdog()
+
+
+class _Deadline:
+    """Cuts the connections of one send once its time is up, so a receiver that trickles its answer a
+    byte at a time (each within the socket timeout) cannot hold the delivery thread for ever."""
+
+    def __init__(self, seconds: float):
+        self._seconds = seconds
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.expired = False
+        self.done = False
+
+    def opened(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                self._shutdown(sock)
+
+    @staticmethod
+    def _shutdown(sock: socket.socket) -> None:
+        try:
+            # The plain socket's shutdown, also for a TLS socket (whose own shutdown() would drop its
+            # SSL object under the reading thread): a blocked read wakes up to end-of-file.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:  # already closed
+            pass
+
+    def expire(self) -> None:
+        with self._lock:
+            if not self.done:
+                self.expired = True
+                for sock in self._sockets:
+                    self._shutdown(sock)
+
+    def __enter__(self) -> "_Deadline":
+        _watchdog.add(time.monotonic() + self._seconds, self)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        with self._lock:
+            self.done = True
+            self._sockets.clear()
+
+
+def _opener(context: ssl.SSLContext, deadline: _Deadline) -> urllib.request.OpenerDirector:
+    class HTTPConnection(http.client.HTTPConnection):
+        def connect(self):
+            super().connect()
+            deadline.opened(self.sock)
+
+    class HTTPSConnection(http.client.HTTPSConnection):
+        def connect(self):
+            super().connect()
+            deadline.opened(self.sock)
+
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(HTTPConnection, req)
+
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(HTTPSConnection, req, context=context)
+
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        # urllib would turn a redirected POST into a body-less GET (whose 200 we would take for a
+        # delivery) and carry the bearer token to whatever host, over whatever scheme, it names.
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            return None  # the 3xx then fails the send as an HTTPError
+
+    return urllib.request.build_opener(HTTPHandler(), HTTPSHandler(context=context), NoRedirects())
+
+
+def _one_line(text: object, limit: int = 200) -> str:
+    """A receiver's words (status reason, a garbage status line) made safe for one log or audit line."""
+    cleaned = "".join(c if c.isprintable() else "?" for c in str(text)).strip()
+    return cleaned[:limit] or "(empty)"
+
+
 def send(sink: SinkSettings, request: urllib.request.Request) -> int:
+    """POST ``request``; returns the HTTP status, or raises DeliveryError (whatever the receiver does)."""
+    deadline = _Deadline(DEADLINE_FACTOR * sink.timeout_s)
     try:
-        with urllib.request.urlopen(request, timeout=sink.timeout_s, context=_ssl_context(sink)) as response:
-            response.read(65536)
+        with deadline, _opener(_ssl_context(sink), deadline).open(request, timeout=sink.timeout_s) as response:
+            response.read(MAX_RESPONSE_BODY)
+            if deadline.expired:  # the cut made the answer look complete (headers or body ended early)
+                raise DeliveryError("no complete answer in time", retry=True)
             return response.status
     except urllib.error.HTTPError as exc:
         retry = exc.code in (408, 425, 429) or exc.code >= 500
-        raise DeliveryError(f"HTTP {exc.code} {exc.reason}", retry) from None
-    except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
+        raise DeliveryError(f"HTTP {exc.code} {_one_line(exc.reason)}", retry) from None
+    except (urllib.error.URLError, OSError, ssl.SSLError, http.client.HTTPException, ValueError) as exc:
+        # HTTPException: a garbage status line, too many or too long header lines, a cut-off body;
+        # ValueError: e.g. a redirect to a URL that is not one.
         reason = getattr(exc, "reason", exc)
-        raise DeliveryError(f"{type(reason).__name__}: {reason}", retry=True) from None
+        what = "no complete answer in time" if deadline.expired else f"{type(reason).__name__}: {_one_line(reason)}"
+        raise DeliveryError(what, retry=True) from None
 
 
 class Deliverer:
@@ -233,10 +380,12 @@ class Deliverer:
         finally:
             if hold is not None:
                 self._indicator.release(hold)
+        # Audited before the pending copy goes: killed in between, the copy is sent once more on the next
+        # start (the receiver knows it by its Idempotency-Key), never delivered without a trace.
+        self._audit.append("delivered", clip_id, sink=self.sink.name, status=status)
         path.unlink(missing_ok=True)
         self._failed_once.discard(clip_id)
         self.delivered += 1
-        self._audit.append("delivered", clip_id, sink=self.sink.name, status=status)
         if self._on_delivered is not None:
             self._on_delivered(clip_id)
         return True

@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .features import FeatureConfig, LogMel
-from .model import StreamingModel, resolve_model
+from .model import StreamingModel, load_model
 
 
 @dataclass(frozen=True)
@@ -202,6 +202,7 @@ class Detector:
         return detections, blocks
 
 
-def load_detector(models: tuple[str, ...] | list[str], threads: int = 1, settings: DetectorSettings = DetectorSettings()) -> Detector:
-    """A detector for models given by name or path."""
-    return Detector([StreamingModel(resolve_model(name), threads=threads) for name in models], settings)
+def load_detector(models: tuple[str, ...] | list[str], threads: int = 1, settings: DetectorSettings = DetectorSettings(),
+                  allow_unsigned: bool = False, trusted_keys: tuple[str, ...] = ()) -> Detector:
+    """A detector for models given by name or path, each signed by a trusted key (or allowed unsigned)."""
+    return Detector([load_model(name, threads, allow_unsigned, trusted_keys) for name in models], settings)

@@ -74,7 +74,8 @@ def _detector_for(settings: Settings):
 
     key = repr(settings)
     if getattr(_worker_cache, "key", None) != key:
-        _worker_cache.detector = load_detector(settings.models.models, settings.models.threads, settings.detector)
+        m = settings.models
+        _worker_cache.detector = load_detector(m.models, m.threads, settings.detector, m.allow_unsigned, m.trusted_keys)
         _worker_cache.key = key
     detector = _worker_cache.detector
     detector.reset()

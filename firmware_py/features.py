@@ -37,8 +37,15 @@ class FeatureConfig:
         try:
             raw = json.loads(text)
             config = cls(**raw)
-        except (ValueError, TypeError) as exc:
-            raise ModelError(f"bad feature config in model metadata: {exc}") from None
+        except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: JSON nested too deeply
+            raise ModelError(f"bad feature config in model metadata: {str(exc)[:200]!r}") from None
+        for name, expected in (("type", str), ("sample_rate", int), ("win", int), ("hop", int), ("n_fft", int),
+                               ("n_mels", int), ("fmin", (int, float)), ("fmax", (int, float))):
+            value = getattr(config, name)
+            if not isinstance(value, expected) or isinstance(value, bool):
+                raise ModelError(f"bad feature config in model metadata: {name} is {str(value)[:40]!r}")
+        if not (1000 <= config.sample_rate <= 384000 and config.n_fft <= 65536 and config.n_mels <= 1024):
+            raise ModelError(f"feature config out of range (sample_rate, n_fft ≤ 65536, n_mels ≤ 1024): {config}")
         if config.type != "logmel":
             raise ModelError(f"unsupported feature type {config.type!r} (only 'logmel')")
         if not (0 < config.hop <= config.win <= config.n_fft) or config.n_mels < 1:

@@ -39,13 +39,24 @@ class FixtureFile:
     utterances: tuple[Utterance, ...]  # empty: the file holds no wake word
 
 
+def _short(value, limit: int = 60) -> str:
+    """repr() keeps a message on one line; long values are cut."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _name(name: str) -> str:
+    """A file name as written in a message: as is, unless it holds line breaks or other control characters."""
+    return name[:200] if name.isprintable() else _short(name, 200)
+
+
 def _number(value, where: str) -> float:
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise FixtureError(f"{where}: {value!r} is not a number of seconds") from None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON integer too big for a float
+        raise FixtureError(f"{where}: {_short(value)} is not a number of seconds") from None
     if not math.isfinite(number) or number < 0:
-        raise FixtureError(f"{where}: {value!r} is not a time in seconds")
+        raise FixtureError(f"{where}: {_short(value)} is not a time in seconds")
     return number
 
 
@@ -60,17 +71,20 @@ def _rows(labels: Path) -> list[tuple[str, dict]]:
     if labels.suffix == ".csv":
         reader = csv.DictReader(text.splitlines())
         required = {"file", "wake_word", "start_s", "end_s"}
-        if reader.fieldnames is None or not required <= set(reader.fieldnames):
-            raise FixtureError(f"{labels}: the header must name {', '.join(sorted(required))}")
-        for number, row in enumerate(reader, start=2):
-            rows.append((f"{labels.name}:{number}", row))
+        try:
+            if reader.fieldnames is None or not required <= set(reader.fieldnames):
+                raise FixtureError(f"{labels}: the header must name {', '.join(sorted(required))}")
+            for number, row in enumerate(reader, start=2):
+                rows.append((f"{labels.name}:{number}", row))
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            raise FixtureError(f"{labels.name}:{reader.line_num}: not readable CSV ({exc})") from None
     else:
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: JSON nested too deeply
                 raise FixtureError(f"{labels.name}:{number}: not a JSON object") from None
             if not isinstance(row, dict):
                 raise FixtureError(f"{labels.name}:{number}: not a JSON object")
@@ -102,7 +116,7 @@ def load_fixtures(folder: str | Path) -> list[FixtureFile]:
         if not wake_word:
             raise FixtureError(f"{where}: no wake_word (use 'none' for a file without one)")
         if Path(name).is_absolute() or ".." in Path(name).parts:
-            raise FixtureError(f"{where}: {name!r} must be a path inside the fixture folder")
+            raise FixtureError(f"{where}: {_short(name, 200)} must be a path inside the fixture folder")
         utterances = by_file.setdefault(name, [])
         if wake_word == NONE:
             continue
@@ -116,12 +130,12 @@ def load_fixtures(folder: str | Path) -> list[FixtureFile]:
     audio_files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES}
     unlabelled = sorted(audio_files - set(by_file))
     if unlabelled:
-        raise FixtureError(f"{folder}: {len(unlabelled)} audio file(s) have no label, e.g. {unlabelled[0]}")
+        raise FixtureError(f"{folder}: {len(unlabelled)} audio file(s) have no label, e.g. {_name(unlabelled[0])}")
     fixtures = []
     for name in sorted(by_file):
         path = folder / name
         if not path.is_file():
-            raise FixtureError(f"{labels.name}: labelled file {name} does not exist")
+            raise FixtureError(f"{labels.name}: labelled file {_name(name)} does not exist")
         fixtures.append(FixtureFile(path.resolve(), name, tuple(sorted(by_file[name], key=lambda u: u.start_s))))
     return fixtures
 

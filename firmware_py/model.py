@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from .features import FeatureConfig
 _META = "wakegate."
 _REQUIRED_KEYS = ("format", "wake_word", "version", "sample_rate", "features", "step_frames", "threshold")
 _SUPPORTED_FORMAT = "1"
+_MAX_STATE_VALUES = 1 << 20
 
 # Where named models (``--model alexa``) are looked up, after an explicit path.
 _REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -95,7 +97,10 @@ class StreamingModel:
         self.reset()
 
     def _read_info(self) -> ModelInfo:
-        props = self._session.get_modelmeta().custom_metadata_map
+        try:
+            props = self._session.get_modelmeta().custom_metadata_map
+        except (UnicodeDecodeError, RuntimeError) as exc:
+            raise ModelError(f"{self.path}: model metadata is not readable ({type(exc).__name__})") from None
         missing = [k for k in _REQUIRED_KEYS if _META + k not in props]
         if missing:
             raise ModelError(f"{self.path}: not a wakegate model (metadata lacks {', '.join(_META + k for k in missing)})")
@@ -135,6 +140,8 @@ class StreamingModel:
                 raise ModelError(f"{self.path}: input {name!r} is neither 'features' nor a state_* with a matching output")
             if not all(isinstance(d, int) and d > 0 for d in node.shape):
                 raise ModelError(f"{self.path}: state input {name!r} needs a fixed shape, has {node.shape}")
+            if math.prod(node.shape) > _MAX_STATE_VALUES:  # a tiny file must not make us allocate gigabytes
+                raise ModelError(f"{self.path}: state input {name!r} is too large ({node.shape})")
 
     def reset(self) -> None:
         self._state = {name: value.copy() for name, value in self._initial_state.items()}
@@ -147,3 +154,13 @@ class StreamingModel:
         for name, value in zip(self._state_names, outputs[1:]):
             self._state[name] = value
         return outputs[0].reshape(-1)
+
+
+def load_model(name_or_path: str, threads: int = 1, allow_unsigned: bool = False,
+               trusted_keys: tuple[str, ...] = ()) -> StreamingModel:
+    """A model by name or path, loaded only once its signature checks out (see signing.py)."""
+    from .signing import check_model
+
+    path = resolve_model(name_or_path)
+    check_model(path, allow_unsigned, trusted_keys)
+    return StreamingModel(path, threads=threads)

@@ -127,7 +127,7 @@ def read_header(data: bytes) -> tuple[dict, bytes, bytes]:
     header = data[len(MAGIC) : end + 1]
     try:
         metadata = json.loads(header)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deeply
         raise SealedClipError("sealed clip header is not JSON") from None
     if not isinstance(metadata, dict):
         raise SealedClipError("sealed clip header is not a JSON object")
@@ -140,7 +140,7 @@ def open_sealed(data: bytes, private_key) -> tuple[dict, bytes]:
 
     metadata, header, ciphertext = read_header(data)
     if metadata.get("key_id") != key_id(private_key.public_key()):
-        raise SealedClipError(f"sealed to another key ({metadata.get('key_id')})")
+        raise SealedClipError(f"sealed to another key ({str(metadata.get('key_id'))[:64]!r})")
     try:
         plaintext = _suite().decrypt(ciphertext, private_key, info=_INFO_PREFIX + header)
     except (InvalidTag, ValueError):

@@ -16,6 +16,7 @@ import threading
 from .delivery import Deliverer, Outbox, device_key, wait_until_idle
 from .errors import WakegateError
 from .pipeline import SinkWorker
+from .spool import remove_stale_temp
 
 log = logging.getLogger("wakegate")
 
@@ -41,7 +42,31 @@ class Sinks:
                 outbox = Outbox(spool.data_dir, sink, seal_to)
                 self.deliverers.append(Deliverer(outbox, spool.data_dir, spool.audit, indicator,
                                                  on_delivered=lambda clip_id, name=sink.name: self._delivered(clip_id, name)).start())
+        for folder in [spool.dir] + [d.outbox.dir for d in self.deliverers]:
+            if removed := remove_stale_temp(folder):
+                log.warning("removed %d temp file(s) a crash left in %s", removed, folder)
+        if self.deliverers and not settings.spool.keep_days:
+            self._forget_delivered()
         self.worker = SinkWorker(self._store_and_forward, on_done=on_stored, indicator=indicator, name="spool")
+
+    def _forget_delivered(self) -> None:
+        """Spool copies that every sink had before a crash (``kill -9`` between the delivery and the
+        spool delete) go now, as they would have then; a clip any outbox still holds stays."""
+        names = {d.sink.name for d in self.deliverers} | {s.name for s in self.satellites}
+        stored = self.spool.list()
+        if not stored:
+            return
+        got: dict[str, set[str]] = {}
+        for entry in self.spool.audit.entries():
+            if entry.get("event") == "delivered" and entry.get("clip_id"):
+                got.setdefault(entry["clip_id"], set()).add(entry.get("sink"))
+        for clip in stored:
+            if names <= got.get(clip.clip_id, set()) and not any(
+                    d.outbox.dir.joinpath(f"{clip.clip_id}.clip").exists() for d in self.deliverers):
+                try:
+                    self.spool.delete(clip.clip_id, reason="delivered to every sink")
+                except WakegateError:
+                    pass
 
     def submit(self, clip) -> None:
         """Called by the audio loop: returns at once."""
@@ -60,13 +85,8 @@ class Sinks:
         return self.worker.errors
 
     def _store_and_forward(self, clip):
-        record = self.spool.store(clip)
-        names = {d.sink.name for d in self.deliverers} | {s.name for s in self.satellites}
-        if names:
-            with self._lock:
-                self._waiting[record.clip_id] = names
+        record = self.spool.store(clip, before_commit=lambda meta: self._queue(clip, meta))
         for deliverer in self.deliverers:
-            deliverer.outbox.put(clip, record.meta, self.spool.audit)
             deliverer.notify()
         for satellite in self.satellites:
             hold = self._indicator.hold(f"sending a clip to {satellite.name}")
@@ -75,6 +95,22 @@ class Sinks:
         if self._settings.spool.keep_days:
             self.spool.purge(self._settings.spool.keep_days * 86400)
         return record
+
+    def _queue(self, clip, meta: dict) -> None:
+        """The outbox copies, written before the spool copy (under the spool's lock, so a delivery that
+        finishes first waits for the spool copy before deleting it): a crash between the two leaves a
+        clip that a sink still gets, never a stored clip that no sink will get."""
+        names = {d.sink.name for d in self.deliverers} | {s.name for s in self.satellites}
+        if names:
+            with self._lock:
+                self._waiting[meta["id"]] = names
+        for deliverer in self.deliverers:
+            try:
+                deliverer.outbox.put(clip, meta, self.spool.audit)
+            except (OSError, WakegateError) as exc:  # disk full: this sink never gets it; the spool copy stays
+                reason = getattr(exc, "strerror", None) or str(exc)
+                self.spool._audit_quietly("dropped", meta["id"], sink=deliverer.sink.name, reason=f"cannot queue the clip: {reason}")
+                log.error("clip %s not queued for %s: %s", meta["id"], deliverer.sink.name, reason)
 
     def _live_result(self, clip_id: str, sink: str, delivered: bool, reason: str, hold: int) -> None:
         self._indicator.release(hold)

@@ -74,14 +74,21 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+TEMP_SUFFIX = ".tmp"
+STALE_TEMP_S = 60.0  # a temp file this old belongs to no write in progress (a write takes milliseconds)
+
+
+def write_atomically(path: Path, data: bytes, mtime_ns: int | None = None) -> None:
+    """``path`` holds ``data`` whole or not at all; ``mtime_ns`` sets its modification time first."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+            if mtime_ns is not None:
+                os.utime(handle.fileno(), ns=(mtime_ns, mtime_ns))
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -91,6 +98,24 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def remove_stale_temp(folder: Path, older_than_s: float = STALE_TEMP_S) -> int:
+    """Remove the temp files that a crash (``kill -9``, power cut) left behind in ``folder``: they are
+    never clips (only a completed rename makes one), but they hold sealed audio and take space.
+    Returns how many went. Recent ones may belong to a write in progress and stay."""
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than_s
+    for path in folder.glob(f".*{TEMP_SUFFIX}"):
+        try:
+            if path.stat().st_mtime <= cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
 
 
 class Spool:
@@ -109,24 +134,49 @@ class Spool:
         self.dropped = 0  # clips dropped to make room, since start
         self._lock = threading.RLock()  # the spool worker and delivery threads both change the spool
 
-    def store(self, clip: Clip) -> StoredClip:
+    def store(self, clip: Clip, before_commit=None) -> StoredClip:
+        """Seal and store ``clip``. ``before_commit(meta)`` runs before the spool copy is written (the
+        outbox copies: a crash between the two then never leaves a stored clip that no sink will get).
+        A clip that cannot be written (disk full) is dropped: the audit log says so, no temp file stays,
+        and WakegateError is raised."""
         if self.owner is None:
             raise WakegateError("no owner public key: clips cannot be sealed")
         clip_id = secrets.token_hex(16)
         meta = clip_metadata(clip, clip_id, self._clock(), self.device_label)
         sealed = seal(wav_bytes(clip.audio, clip.sample_rate), meta, self.owner)
+        path = self.dir / f"{clip_id}{CLIP_SUFFIX}"
         with self._lock:
-            ensure_private_dir(self.data_dir)
-            ensure_private_dir(self.dir)
-            self._make_room(len(sealed))
-            path = self.dir / f"{clip_id}{CLIP_SUFFIX}"
-            write_atomically(path, sealed)
+            try:
+                ensure_private_dir(self.data_dir)
+                ensure_private_dir(self.dir)
+                newest = self._make_room(len(sealed))
+                if before_commit is not None:
+                    before_commit(meta)
+                # The write order is the spool's order (oldest is dropped first): never older than the
+                # newest clip, even after the wall clock jumped back.
+                write_atomically(path, sealed, mtime_ns=max(time.time_ns(), newest + 1))
+            except (OSError, WakegateError) as exc:
+                reason = getattr(exc, "strerror", None) or str(exc)
+                self._audit_quietly("dropped", clip_id, reason=f"cannot store the clip: {reason}", bytes=len(sealed))
+                raise WakegateError(f"clip {clip_id} dropped: cannot store it: {reason}") from None
         self.audit.append("captured", clip_id, wake_word=meta["wake_word"], score=meta["score"],
                           duration_s=meta["duration_s"], bytes=len(sealed))
         return StoredClip(clip_id, path, meta, len(sealed))
 
-    def _make_room(self, incoming: int) -> None:
-        clips = self.list()
+    def _audit_quietly(self, event: str, clip_id: str, **details) -> None:
+        """An audit entry when the disk may be full: if even that cannot be written, say it in the log."""
+        try:
+            self.audit.append(event, clip_id, **details)
+        except OSError as exc:
+            import logging
+
+            logging.getLogger("wakegate").error("audit log: cannot record %s %s (%s): %s", event, clip_id, details, exc.strerror)
+
+    def _make_room(self, incoming: int) -> int:
+        """Drop the oldest clips until ``incoming`` bytes fit; returns the newest clip's mtime (ns)."""
+        scanned = self._scan()
+        newest = scanned[-1][0] if scanned else 0
+        clips = [clip for _, clip in scanned]
         total = sum(c.size for c in clips)
         while clips and (len(clips) + 1 > self.max_clips or total + incoming > self.max_bytes):
             oldest = clips.pop(0)
@@ -134,8 +184,13 @@ class Spool:
             total -= oldest.size
             self.dropped += 1
             self.audit.append("dropped", oldest.clip_id, reason="spool full")
+        return newest
 
     def list(self) -> list[StoredClip]:
+        return [clip for _, clip in self._scan()]
+
+    def _scan(self) -> list[tuple[int, StoredClip]]:
+        """(mtime in ns, clip), oldest first."""
         if not self.dir.is_dir():
             return []
         clips = []
@@ -145,10 +200,14 @@ class Spool:
                     meta, _, _ = read_header(handle.read(8192))
             except (OSError, SealedClipError):
                 continue  # not ours, or unreadable: never delete what we cannot identify
-            stat = path.stat()
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # deleted meanwhile (delivered, or by the owner)
             clips.append((stat.st_mtime_ns, StoredClip(path.stem, path, meta, stat.st_size)))
-        # Oldest first: the metadata time is rounded to the second, the write time orders within it.
-        return [clip for _, clip in sorted(clips, key=lambda c: (str(c[1].meta.get("time", "")), c[0]))]
+        # Oldest first, in the order they were written: ``store`` keeps each clip's mtime above the one
+        # before, whatever the wall clock did (the metadata time, from the wall clock, can jump back).
+        return sorted(clips, key=lambda c: (c[0], str(c[1].meta.get("time", ""))))
 
     def find(self, clip_id: str) -> StoredClip:
         matches = [c for c in self.list() if c.clip_id.startswith(clip_id)] if clip_id else []
@@ -175,7 +234,8 @@ class Spool:
         with self._lock:
             for stored in self.list():
                 created = _parse_time(stored.meta.get("time"))
-                if created is None or created <= cutoff:
+                # older_than_s = 0 is "every clip", even one stamped after a clock that has since jumped back.
+                if created is None or created <= cutoff or older_than_s <= 0:
                     stored.path.unlink(missing_ok=True)
                     self.audit.append("purged", stored.clip_id, older_than_s=older_than_s)
                     purged.append(stored)

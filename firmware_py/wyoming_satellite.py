@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import ipaddress
+import json
 import logging
 import threading
 from collections.abc import Callable, Coroutine, Sequence
@@ -56,7 +57,85 @@ ATTRIBUTION = Attribution(name="wakegate", url="https://github.com/wakegate/wake
 
 
 class WyomingError(WakegateError):
-    """A Wyoming server cannot start (bad URI, port in use, no permission)."""
+    """A Wyoming server cannot start (bad URI, port in use, no permission), or a peer broke the protocol."""
+
+
+# -- reading events from a peer we do not trust ----------------------------------------------------
+#
+# The wyoming library's reader trusts the peer: it reads whatever ``data_length``/``payload_length``
+# a header declares (a hostile peer can make us buffer gigabytes), waits for ever for the rest of an
+# event, and fails with AttributeError/TypeError/KeyError on a header that is not an object of the
+# expected shape. Ours bounds all three; the StreamReader's own limit (64 KiB) bounds the header line.
+
+MAX_EVENT_DATA = 1 << 20  # bytes of JSON data after the header line
+MAX_EVENT_PAYLOAD = 4 << 20  # bytes of payload (an audio chunk is a few KiB; 4 MiB is a second of 8-channel 32-bit 128 kHz)
+EVENT_BODY_TIMEOUT_S = 30.0  # once a header arrived, the rest of its event must follow within this
+
+
+def _declared_length(header: dict, key: str, limit: int) -> int:
+    value = header.get(key)
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise WyomingError(f"bad Wyoming event: {key} must be a whole number of bytes")
+    if value > limit:
+        raise WyomingError(f"bad Wyoming event: {key} {value} is over the limit of {limit} bytes")
+    return value
+
+
+async def read_event(reader: asyncio.StreamReader, body_timeout_s: float | None = None) -> Event | None:
+    """The next event from an untrusted peer; None when it hung up; WyomingError when it broke the protocol."""
+    body_timeout_s = EVENT_BODY_TIMEOUT_S if body_timeout_s is None else body_timeout_s
+    try:
+        line = await reader.readline()
+    except ValueError:  # the header line is longer than the reader's limit
+        raise WyomingError("bad Wyoming event: header line too long") from None
+    if not line:
+        return None
+    if not line.endswith(b"\n"):
+        return None  # the peer hung up mid-header
+    try:
+        header = json.loads(line)
+    except (ValueError, RecursionError):
+        raise WyomingError("bad Wyoming event: header is not JSON") from None
+    if not isinstance(header, dict) or not isinstance(header.get("type"), str):
+        raise WyomingError("bad Wyoming event: header is not an object with a type")
+    data = header.get("data")
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise WyomingError("bad Wyoming event: data is not an object")
+    data_length = _declared_length(header, "data_length", MAX_EVENT_DATA)
+    payload_length = _declared_length(header, "payload_length", MAX_EVENT_PAYLOAD)
+    try:
+        body = await asyncio.wait_for(reader.readexactly(data_length + payload_length), body_timeout_s)
+    except asyncio.IncompleteReadError:
+        return None  # the peer hung up mid-event
+    except asyncio.TimeoutError:
+        raise WyomingError(f"bad Wyoming event: its data did not arrive within {body_timeout_s:g} s") from None
+    if data_length:
+        try:
+            extra = json.loads(body[:data_length])
+        except (ValueError, RecursionError):
+            raise WyomingError("bad Wyoming event: data is not JSON") from None
+        if not isinstance(extra, dict):
+            raise WyomingError("bad Wyoming event: data is not an object")
+        data = {**data, **extra}
+    return Event(type=header["type"], data=data, payload=body[data_length:] if payload_length else None)
+
+
+class BoundedEventHandler(AsyncEventHandler):
+    """``AsyncEventHandler`` reading with ``read_event`` above; a protocol violation raises WyomingError."""
+
+    async def run(self) -> None:
+        self._is_running = True
+        try:
+            while self._is_running:
+                event = await read_event(self.reader)
+                if event is None or not await self.handle_event(event):
+                    break
+        finally:
+            await self.disconnect()
+            self.writer.close()
 
 
 class WakeModelLike(Protocol):
@@ -250,7 +329,7 @@ class _Peer:
                 await self.handler.write_event(event)
 
 
-class _PeerHandler(AsyncEventHandler):
+class _PeerHandler(BoundedEventHandler):
     """Reads events from one connection and answers them; owns nothing but its connection."""
 
     def __init__(self, satellite: "WyomingSatellite", reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
@@ -397,6 +476,8 @@ class WyomingSatellite:
             await handler.run()
         except (ConnectionError, OSError) as exc:  # the peer vanished mid-event; the next one may connect
             log.info("wyoming: connection to %s lost: %s", handler.peer.address, exc)
+        except WyomingError as exc:  # it broke the protocol; it has been disconnected
+            log.warning("wyoming: dropped %s: %s", handler.peer.address, exc)
 
     def _peer_left(self, peer: _Peer) -> None:
         if self._peer is peer:

@@ -32,20 +32,21 @@ from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
 from wyoming.info import Describe, Info
 from wyoming.ping import Ping, Pong
-from wyoming.server import AsyncEventHandler
 from wyoming.wake import Detect, NotDetected
 from wyoming.wake import Detection as WakeDetection
 
 from .audio_in import TARGET_RATE, Converter
 from .detector import Detection, Detector, DetectorSettings
 from .errors import AudioError
-from .model import StreamingModel, resolve_model
-from .wyoming_satellite import BackgroundLoop, bound_uri, start_server, wake_program, warn_if_exposed
+from .model import StreamingModel, load_model
+from .wyoming_satellite import (BackgroundLoop, BoundedEventHandler, WyomingError, bound_uri, start_server,
+                                wake_program, warn_if_exposed)
 
 log = logging.getLogger("wakegate")
 
 DEFAULT_WAKE_URI = "tcp://127.0.0.1:10400"
 BLOCK_SAMPLES = 320  # 20 ms: small enough that a detection is not held back waiting for a full block
+MAX_CHANNELS = 64  # more is not audio we can use (and a frame split across chunks is buffered until whole)
 
 
 # -- audio at the edge ---------------------------------------------------------------------------
@@ -82,6 +83,33 @@ def _independent_stream(model: StreamingModel) -> StreamingModel:
     return stream
 
 
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def audio_chunk(event: Event) -> AudioChunk:
+    """An ``audio-chunk`` from a peer, checked: whole-number rate, width (1 to 4) and channels; bytes of audio."""
+    rate, width, channels = (event.data.get(key) for key in ("rate", "width", "channels"))
+    if not (_whole(rate) and _whole(width) and _whole(channels)):
+        raise AudioError(f"{event.type}: rate, width and channels must be whole numbers")
+    if width not in (1, 2, 3, 4) or not 1 <= channels <= MAX_CHANNELS:
+        raise AudioError(f"unsupported audio: {width}-byte samples, {channels} channel(s)")
+    return AudioChunk(rate=rate, width=width, channels=channels, audio=event.payload or b"", timestamp=_timestamp(event))
+
+
+def _timestamp(event: Event) -> int | None:
+    """The event's timestamp in ms if it is a whole number; anything else counts as none."""
+    value = event.data.get("timestamp")
+    return value if _whole(value) else None
+
+
+def _names(event: Event) -> list[str] | None:
+    names = event.data.get("names")
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise WyomingError("bad Wyoming event: detect names must be a list of strings")
+    return names
+
+
 def _normalise(name: str) -> str:
     return name.strip().lower().replace(" ", "_").replace("-", "_")
 
@@ -110,7 +138,7 @@ class WakeStream:
             self.start_ms = chunk.timestamp or 0
         detections = []
         if (chunk.rate, chunk.width, chunk.channels) != self._format:
-            if chunk.width not in (1, 2, 3, 4) or chunk.channels < 1:
+            if chunk.width not in (1, 2, 3, 4) or not 1 <= chunk.channels <= MAX_CHANNELS:
                 raise AudioError(f"unsupported audio: {chunk.width}-byte samples, {chunk.channels} channel(s)")
             detections += self._flush()  # a new format mid-stream: finish the old one, then convert anew
             self._converter = Converter(chunk.rate, chunk.channels, None, BLOCK_SAMPLES)
@@ -149,7 +177,7 @@ class WakeStream:
 # -- one connection ------------------------------------------------------------------------------
 
 
-class _WakeHandler(AsyncEventHandler):
+class _WakeHandler(BoundedEventHandler):
     """Answers one client's events; its detector (and so its streaming state) is its own."""
 
     def __init__(self, service: "WyomingWakeService", reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
@@ -165,14 +193,14 @@ class _WakeHandler(AsyncEventHandler):
         elif Ping.is_type(event.type):
             await self.write_event(Pong(text=Ping.from_event(event).text).event())
         elif Detect.is_type(event.type):
-            self.wanted = self._wanted(Detect.from_event(event).names)
+            self.wanted = self._wanted(_names(event))
         elif AudioStart.is_type(event.type):
-            self.stream = WakeStream(self.detector, self.wanted, AudioStart.from_event(event).timestamp)
+            self.stream = WakeStream(self.detector, self.wanted, _timestamp(event))
         elif AudioChunk.is_type(event.type):
             if self.stream is None:  # audio without audio-start: start the stream at its first chunk
                 self.stream = WakeStream(self.detector, self.wanted, None)
             stream = self.stream
-            await self._send(stream, await self._in_worker(stream.feed, AudioChunk.from_event(event)))
+            await self._send(stream, await self._in_worker(stream.feed, audio_chunk(event)))
         elif AudioStop.is_type(event.type):
             await self._end_stream()
         else:
@@ -219,10 +247,11 @@ class WyomingWakeService:
     """
 
     def __init__(self, uri: str = DEFAULT_WAKE_URI, model_names: list[str] | tuple[str, ...] = ("alexa",),
-                 settings: DetectorSettings = DetectorSettings(), threads: int = 1):
+                 settings: DetectorSettings = DetectorSettings(), threads: int = 1,
+                 allow_unsigned: bool = False, trusted_keys: tuple[str, ...] = ()):
         self.uri = uri
         self.settings = settings
-        self._loaded = [StreamingModel(resolve_model(name), threads=threads) for name in model_names]
+        self._loaded = [load_model(name, threads, allow_unsigned, trusted_keys) for name in model_names]
         Detector(self._loaded, settings)  # the same checks a real stream's detector makes, now
         self.models = [m.info for m in self._loaded]
         self._server: asyncio.Server | None = None
@@ -298,7 +327,7 @@ class WyomingWakeService:
             await handler.run()
         except (ConnectionError, OSError) as exc:
             log.info("wyoming wake: a client connection was lost: %s", exc)
-        except AudioError as exc:  # the client sent audio we cannot read; it gets disconnected
+        except (AudioError, WyomingError) as exc:  # audio we cannot read, or a broken event: it gets disconnected
             log.warning("wyoming wake: dropped a client: %s", exc)
         finally:
             self._handlers.discard(handler)
@@ -311,7 +340,8 @@ class WyomingWakeService:
 
 def serve(settings, uri: str = DEFAULT_WAKE_URI) -> int:
     """``wakegate wyoming-wake``: serve the configured models until interrupted (Ctrl-C, SIGTERM)."""
-    service = WyomingWakeService(uri, list(settings.models.models), settings.detector, settings.models.threads)
+    m = settings.models
+    service = WyomingWakeService(uri, list(m.models), settings.detector, m.threads, m.allow_unsigned, m.trusted_keys)
     asyncio.run(_serve_until_terminated(service))
     return 0
 

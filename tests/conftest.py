@@ -1,4 +1,5 @@
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,28 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
-def loud_model(tmp_path_factory) -> Path:
+def test_signing_key(tmp_path_factory) -> Path:
+    """A model-signing key the whole test session trusts, as an owner would with [models] trusted_keys."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    folder = tmp_path_factory.mktemp("signing")
+    key = Ed25519PrivateKey.generate()
+    private, public = folder / "test-signer.pem", folder / "test-signer.pub.pem"
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    os.environ["WAKEGATE_TRUSTED_KEYS"] = str(public)  # in-process loads and every `wakegate` subprocess
+    return private
+
+
+@pytest.fixture(scope="session")
+def loud_model(tmp_path_factory, test_signing_key) -> Path:
     """A model that fires on three loud frames: a stand-in wake word with exactly known behaviour."""
-    return build_loud_sound_model(tmp_path_factory.mktemp("models") / "loud.onnx")
+    from firmware_py.signing import sign_model
+
+    path = build_loud_sound_model(tmp_path_factory.mktemp("models") / "loud.onnx")
+    sign_model(path, test_signing_key)
+    return path
 
 
 @pytest.fixture

@@ -45,8 +45,9 @@ def make_test_ca(folder: Path) -> tuple[Path, Path, Path]:
 class Receiver:
     """Records POSTs; answers ``fail_next`` of them with 503 first; ``is_on`` is sampled per request."""
 
-    def __init__(self, cert: Path, key: Path, port: int = 0, sample=None):
+    def __init__(self, cert: Path, key: Path, port: int = 0, sample=None, keep_bodies: bool = True):
         self.requests: list[dict] = []
+        self.keep_bodies = keep_bodies  # False for long runs: only the headers are kept
         self.fail_next = 0
         self._sample = sample
         receiver = self
@@ -59,7 +60,7 @@ class Receiver:
                     self.send_response(503)
                     self.end_headers()
                     return
-                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
+                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body if receiver.keep_bodies else None,
                                           "sample": receiver._sample() if receiver._sample else None})
                 self.send_response(200)
                 self.send_header("Content-Length", "2")
