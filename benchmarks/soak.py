@@ -85,6 +85,7 @@ def audio_blocks(seconds: float, block: int, burst_every_s: float):
 
 def soak(hours: float, burst_every_s: float, flap_s: float, down_s: float, sample_every_s: float,
          folder: Path, grace_s: float = 120.0) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
     tls = make_test_ca(folder)
     receiver = Receiver(tls[1], tls[2], keep_bodies=False)  # the bodies of a day of clips would be the RSS growth
     data_dir = folder / "data"
