@@ -541,7 +541,7 @@ def cmd_audit(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wakegate", description="Privacy-first wake-word gate: no audio leaves unless the wake word fires.")
     parser.add_argument("--version", action="version", version=f"wakegate {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more (to stderr)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (to stderr); -vv for debug")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -680,7 +680,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO if args.verbose else logging.WARNING,
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.basicConfig(stream=sys.stderr, level=level,
                         format="wakegate: %(levelname)s: %(message)s")
     if args.command in ("run", "demo"):
         signal.signal(signal.SIGTERM, _raise_interrupt)
