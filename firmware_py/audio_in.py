@@ -241,7 +241,6 @@ class Microphone:
         self._write_pos = 0  # bytes ever written; only the callback changes it
         self._read_pos = 0  # bytes ever read; only the reader changes it
         self.overflows = 0  # PortAudio input overflows plus ring overruns
-        self.callbacks = 0
         self._stream = None
         self._closed = threading.Event()
         self.wedged = False
@@ -266,7 +265,6 @@ class Microphone:
             self._view[pos:] = source[:first]
             self._view[: n - first] = source[first:]
         self._write_pos += n
-        self.callbacks += 1
 
     def __enter__(self) -> "Microphone":
         return self.open()

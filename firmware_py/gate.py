@@ -85,10 +85,6 @@ class Gate:
         self._last_speech_end = 0
         self.samples_discarded = 0  # audio that aged out or was dropped without ever leaving
 
-    @property
-    def max_block(self) -> int:
-        return self.ring.capacity
-
     def process(self, block: np.ndarray, detections: list[Detection]) -> list[Clip]:
         """Take one block of audio and the detections in it; return the clips it completes."""
         if self.state is GateState.MUTED:

@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,7 +27,6 @@ class PipelineStats:
     detections: int = 0
     clips: int = 0
     clip_samples: int = 0
-    by_wake_word: dict[str, int] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -52,7 +51,6 @@ class Pipeline:
             self._on_scores(scores)
         for detection in detections:
             self.stats.detections += 1
-            self.stats.by_wake_word[detection.wake_word] = self.stats.by_wake_word.get(detection.wake_word, 0) + 1
             if self._on_detection is not None:
                 self._on_detection(detection)
         self._emit(self.gate.process(block, detections))

@@ -76,13 +76,8 @@ class Misbehaving:
         with conn:
             try:
                 conn.settimeout(10)
-                received = b""
-                while b"\r\n\r\n" not in received:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    received += chunk
-                self.behaviour(conn, self.stop)
+                if fuzzlib.read_request_head(conn):
+                    self.behaviour(conn, self.stop)
             except OSError:
                 pass
 

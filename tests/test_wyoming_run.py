@@ -50,6 +50,29 @@ async def events_until(client, last: str, timeout_s: float = 30.0) -> list:
     return events
 
 
+def home_assistant_session(gate: subprocess.Popen, port: int, describe: bool = False):
+    """Connect as Home Assistant would, start the satellite, take one clip's events; then let the gate
+    finish. Returns (info or None, events up to audio-stop, the gate's stderr)."""
+
+    async def session():
+        client = await connect(port)
+        info = None
+        if describe:
+            await client.write_event(Describe().event())
+            info = Info.from_event((await events_until(client, "info", 10))[-1])
+        await client.write_event(RunSatellite().event())
+        events = await events_until(client, "audio-stop")
+        await client.disconnect()
+        return info, events
+
+    try:
+        info, events = asyncio.run(session())
+        _, err = gate.communicate(timeout=60)
+    finally:
+        gate.kill()
+    return info, events, err
+
+
 def test_home_assistant_gets_the_command_live_and_the_spool_copy_goes(tmp_path, loud_model, data_dir):
     port = free_port()
     config = tmp_path / "wakegate.toml"
@@ -61,22 +84,9 @@ def test_home_assistant_gets_the_command_live_and_the_spool_copy_goes(tmp_path, 
                              "--model", str(loud_model), "--config", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    async def home_assistant():
-        client = await connect(port)
-        await client.write_event(Describe().event())
-        info = Info.from_event((await events_until(client, "info", 10))[-1])
-        assert info.satellite is not None and [m.name for w in info.wake for m in w.models] == ["loud"]
-        await client.write_event(RunSatellite().event())
-        events = await events_until(client, "audio-stop")
-        await client.disconnect()
-        return events
-
-    try:
-        events = asyncio.run(home_assistant())
-        out, err = gate.communicate(timeout=60)
-    finally:
-        gate.kill()
+    info, events, err = home_assistant_session(gate, port, describe=True)
     assert gate.returncode == 0, err
+    assert info.satellite is not None and [m.name for w in info.wake for m in w.models] == ["loud"]
     types = [e.type for e in events]
     assert types[:3] == ["detection", "run-pipeline", "audio-start"] and types[-1] == "audio-stop"
     sent = np.concatenate([np.frombuffer(AudioChunk.from_event(e).audio, "<i2") for e in events if e.type == "audio-chunk"])
@@ -151,18 +161,9 @@ def test_a_demo_clip_reaches_home_assistant_and_an_https_server(tmp_path, data_d
     gate = subprocess.Popen([sys.executable, "-m", "firmware_py", "run", "--input", str(DEMO_FIXTURE), "--realtime", "--duration", "11",
                              "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    async def home_assistant():
-        client = await connect(port)
-        await client.write_event(RunSatellite().event())
-        events = await events_until(client, "audio-stop")
-        await client.disconnect()
-        return events
-
     try:
-        events = asyncio.run(home_assistant())
-        out, err = gate.communicate(timeout=60)
+        _, events, err = home_assistant_session(gate, port)
     finally:
-        gate.kill()
         receiver.close()
     assert gate.returncode == 0, err
     assert events[0].type == "detection" and events[0].data["name"] == "alexa"

@@ -96,3 +96,14 @@ def read_input(path: Path) -> bytes:
 
     data = Path(path).read_bytes()
     return gzip.decompress(data) if str(path).endswith(".gz") else data
+
+
+def read_request_head(conn) -> bool:
+    """Read an HTTP request up to the blank line after its headers; False if the client hung up first."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return False
+        received += chunk
+    return True
