@@ -19,6 +19,10 @@ log = logging.getLogger("wakegate")
 class Indicator:
     def __init__(self, state_file: Path | None = None, outputs: list[Callable[[bool], None]] | None = None):
         self._lock = threading.Lock()
+        # Outputs change one at a time, each to the state of the holds at that moment: a release and a
+        # hold racing on two threads must never leave the light off while a clip is being sent.
+        self._output_lock = threading.Lock()
+        self._shown = False
         self._holds: dict[int, str] = {}
         self._next = 0
         self._state_file = state_file
@@ -38,18 +42,15 @@ class Indicator:
         with self._lock:
             self._next += 1
             token = self._next
-            turned_on = not self._holds
             self._holds[token] = reason
-        if turned_on:
-            self._show(True, reason)
+        self._update(reason)
         return token
 
     def release(self, token: int) -> None:
         with self._lock:
             reason = self._holds.pop(token, None)
-            turned_off = reason is not None and not self._holds
-        if turned_off:
-            self._show(False, reason)
+        if reason is not None:
+            self._update(reason)
 
     @contextmanager
     def held(self, reason: str):
@@ -58,6 +59,15 @@ class Indicator:
             yield
         finally:
             self.release(token)
+
+    def _update(self, reason: str) -> None:
+        with self._output_lock:
+            with self._lock:
+                on = bool(self._holds)
+                if on == self._shown:
+                    return
+                self._shown = on
+            self._show(on, reason)
 
     def _show(self, on: bool, reason: str) -> None:
         self.changes += 1

@@ -26,6 +26,15 @@ SPOOL_SUBDIR = "spool"
 CLIP_SUFFIX = ".clip"
 PUBLIC_KEY_NAME = "owner.pub"
 AUDIT_NAME = "audit.log"
+# A wall clock that moves this much more (or less) than the boot clock has been set (NTP, RTC, by hand).
+CLOCK_JUMP_S = 5.0
+# 2026-01-01: a clip stored before this was stored while the clock was unset (a Pi without an RTC boots in 1970).
+PLAUSIBLE_SINCE_S = 1_767_225_600
+
+
+def boot_clock() -> float:
+    """Seconds since boot, suspend included; never set, so it never jumps."""
+    return time.clock_gettime(time.CLOCK_BOOTTIME) if hasattr(time, "CLOCK_BOOTTIME") else time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -119,10 +128,17 @@ def remove_stale_temp(folder: Path, older_than_s: float = STALE_TEMP_S) -> int:
 
 
 class Spool:
-    """Sealed clips in ``<data_dir>/spool``; created on the first clip, so listening never touches disk."""
+    """Sealed clips in ``<data_dir>/spool``; created on the first clip, so listening never touches disk.
+
+    A clip's file modification time is when it was stored, on the wall clock as it is *now*: ``keep_days``
+    purges by it, and the spool drops the oldest by it. When the wall clock jumps (NTP setting a clock that
+    booted in the past, or turning it back), every clip's time moves with it, so no clip is purged early or
+    kept late. Clips stored while the clock was unset (before 2026) count from when they are first seen
+    with a set clock.
+    """
 
     def __init__(self, data_dir: Path, owner: OwnerPublicKey | None = None, max_clips: int = 200,
-                 max_bytes: int = 100 * 2**20, clock=time.time, device_label: str = ""):
+                 max_bytes: int = 100 * 2**20, clock=time.time, device_label: str = "", steady_clock=boot_clock):
         self.data_dir = Path(data_dir)
         self.dir = self.data_dir / SPOOL_SUBDIR
         self.owner = owner
@@ -130,6 +146,8 @@ class Spool:
         self.max_bytes = max_bytes
         self.audit = AuditLog(self.data_dir / AUDIT_NAME, clock)
         self._clock = clock
+        self._steady_clock = steady_clock
+        self._wall_minus_steady: float | None = None
         self.device_label = device_label
         self.dropped = 0  # clips dropped to make room, since start
         self._lock = threading.RLock()  # the spool worker and delivery threads both change the spool
@@ -146,6 +164,7 @@ class Spool:
         sealed = seal(wav_bytes(clip.audio, clip.sample_rate), meta, self.owner)
         path = self.dir / f"{clip_id}{CLIP_SUFFIX}"
         with self._lock:
+            self._follow_clock()
             try:
                 ensure_private_dir(self.data_dir)
                 ensure_private_dir(self.dir)
@@ -154,7 +173,7 @@ class Spool:
                     before_commit(meta)
                 # The write order is the spool's order (oldest is dropped first): never older than the
                 # newest clip, even after the wall clock jumped back.
-                write_atomically(path, sealed, mtime_ns=max(time.time_ns(), newest + 1))
+                write_atomically(path, sealed, mtime_ns=max(int(self._clock() * 1e9), newest + 1))
             except (OSError, WakegateError) as exc:
                 reason = getattr(exc, "strerror", None) or str(exc)
                 self._audit_quietly("dropped", clip_id, reason=f"cannot store the clip: {reason}", bytes=len(sealed))
@@ -228,24 +247,39 @@ class Spool:
             self.audit.append(event, stored.clip_id, **details)
         return stored
 
+    def _follow_clock(self) -> None:
+        """Move every clip's stored-at time by however far the wall clock jumped since the last look."""
+        now = self._clock()
+        offset = now - self._steady_clock()
+        jump = 0.0 if self._wall_minus_steady is None else offset - self._wall_minus_steady
+        self._wall_minus_steady = offset
+        scanned = self._scan()
+        clock_set = now >= PLAUSIBLE_SINCE_S
+        unset = [mtime for mtime, _ in scanned if mtime < PLAUSIBLE_SINCE_S * 10**9] if clock_set else []
+        if abs(jump) < CLOCK_JUMP_S and not unset:
+            return
+        # Clips stored while the clock was unset: the newest of them becomes "now", the rest keep their spacing.
+        shift_unset = now - max(unset) / 1e9 if unset else 0.0
+        for mtime, stored in scanned:
+            moved = mtime + int((shift_unset if mtime < PLAUSIBLE_SINCE_S * 10**9 and unset else jump) * 1e9)
+            try:
+                os.utime(stored.path, ns=(moved, moved))
+            except FileNotFoundError:
+                pass  # deleted meanwhile
+        if abs(jump) >= CLOCK_JUMP_S:
+            import logging
+
+            logging.getLogger("wakegate").warning("wall clock jumped %+.0f s; clip ages kept as they were", jump)
+
     def purge(self, older_than_s: float = 0.0) -> list[StoredClip]:
-        cutoff = self._clock() - older_than_s
         purged = []
         with self._lock:
-            for stored in self.list():
-                created = _parse_time(stored.meta.get("time"))
-                # older_than_s = 0 is "every clip", even one stamped after a clock that has since jumped back.
-                if created is None or created <= cutoff or older_than_s <= 0:
+            self._follow_clock()
+            cutoff_ns = (self._clock() - older_than_s) * 1e9
+            for mtime, stored in self._scan():
+                # older_than_s = 0 is "every clip", even one stored after a clock that has since jumped back.
+                if mtime <= cutoff_ns or older_than_s <= 0:
                     stored.path.unlink(missing_ok=True)
                     self.audit.append("purged", stored.clip_id, older_than_s=older_than_s)
                     purged.append(stored)
         return purged
-
-
-def _parse_time(text) -> float | None:
-    import calendar
-
-    try:
-        return float(calendar.timegm(time.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ")))
-    except ValueError:
-        return None

@@ -49,6 +49,31 @@ def test_indicator_is_on_for_every_clip_that_leaves(loud_model):
     assert runtime.indicator.changes >= 6 and any(states) and not all(states)
 
 
+def test_indicator_output_follows_the_holds_when_a_hold_races_a_release(tmp_path):
+    """A capture ends (release: the light goes off, slowly) while a delivery starts (hold) on another thread:
+    the light must end up on, and every output must agree."""
+    shown = []
+    releasing = threading.Event()
+
+    def slow_output(on):
+        if not on:
+            releasing.set()
+            time.sleep(0.2)  # an LED driver or a slow disk, just as the other thread takes its hold
+        shown.append(on)
+
+    indicator = Indicator(tmp_path / "indicator", outputs=[slow_output])
+    capture = indicator.hold("capturing")
+    releaser = threading.Thread(target=indicator.release, args=(capture,))
+    releaser.start()
+    releasing.wait(5)
+    delivery = indicator.hold("sending")
+    releaser.join()
+    assert indicator.is_on and shown[-1] is True
+    assert (tmp_path / "indicator").read_text() == "on\n"
+    indicator.release(delivery)
+    assert shown[-1] is False and (tmp_path / "indicator").read_text() == "off\n"
+
+
 def test_mute_stops_the_audio_and_zeroes_the_buffers(loud_model):
     clips = []
     runtime, worker = build(loud_model, clips.append)

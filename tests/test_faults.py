@@ -346,11 +346,21 @@ def test_a_start_removes_only_stale_temp_files(tmp_path, data_dir, loud_model):
 
 
 class Clock:
+    """A wall clock that can be set, and a boot clock beside it that only ever runs."""
+
     def __init__(self, now):
         self.now = now
+        self.since_boot = 100.0
 
     def __call__(self):
         return self.now
+
+    def run(self, seconds):
+        self.now += seconds
+        self.since_boot += seconds
+
+    def steady(self):
+        return self.since_boot
 
 
 def a_clip(seconds=1.0):
@@ -362,25 +372,63 @@ def a_clip(seconds=1.0):
                 preroll_samples=RATE // 2, end_reason="silence")
 
 
+def clock_spool(data_dir, clock, **kwargs):
+    return Spool(data_dir, OwnerPublicKey.load(data_dir / "owner.pub"), clock=clock, steady_clock=clock.steady, **kwargs)
+
+
 def test_clock_jumping_back_keeps_the_spool_in_write_order(data_dir):
     clock = Clock(2_000_000_000.0)
-    spool = Spool(data_dir, OwnerPublicKey.load(data_dir / "owner.pub"), max_clips=3, clock=clock)
-    ahead = time.time_ns() + 3600 * 10**9  # the files' mtimes come from the same wall clock: it was ahead too
-    first = spool.store(a_clip())
-    os.utime(first.path, ns=(ahead, ahead))
-    clock.now += 3600
-    second = spool.store(a_clip())
-    os.utime(second.path, ns=(ahead + 10**9,) * 2)
+    spool = clock_spool(data_dir, clock, max_clips=3)
+    first = spool.store(a_clip()).clip_id
+    clock.run(3600)
+    second = spool.store(a_clip()).clip_id
+    clock.run(3600)
     clock.now -= 86400 * 30  # NTP, or a dead RTC battery, sets the clock a month back
-    first, second = first.clip_id, second.clip_id
     third = spool.store(a_clip()).clip_id
     fourth = spool.store(a_clip()).clip_id  # full: the oldest *written* clip goes, not the one stamped earliest
     assert [c.clip_id for c in spool.list()] == [second, third, fourth]
     (dropped,) = events(data_dir, "dropped")
     assert dropped["clip_id"] == first and dropped["reason"] == "spool full"
-    assert spool.purge(older_than_s=7 * 86400) == []  # clips stamped in the "future" are not purged early
-    assert {c.clip_id for c in spool.purge()} == {second, third, fourth}  # purge everything means everything
+    assert spool.purge(older_than_s=7 * 86400) == []  # an hour or less old, whatever the clock says now
+    clock.run(7 * 86400 - 1800)
+    assert [c.clip_id for c in spool.purge(older_than_s=7 * 86400)] == [second]  # 7 days on, the oldest goes
+    assert {c.clip_id for c in spool.purge()} == {third, fourth}  # purge everything means everything
     assert spool.list() == [] and AuditLog(data_dir / "audit.log").verify().ok
+
+
+def test_clock_jumping_forward_does_not_purge_clips_early(data_dir):
+    """A Pi without an RTC boots with the clock where it stopped; NTP then sets it years ahead."""
+    clock = Clock(1_800_000_000.0)
+    spool = clock_spool(data_dir, clock)
+    before = spool.store(a_clip()).clip_id
+    clock.run(60)
+    clock.now += 3 * 365 * 86400  # NTP sync
+    after = spool.store(a_clip()).clip_id
+    assert spool.purge(older_than_s=86400) == [] and len(spool.list()) == 2
+    clock.run(86400 - 30)  # a day after the first clip: only it is due
+    assert [c.clip_id for c in spool.purge(older_than_s=86400)] == [before]
+    assert [c.clip_id for c in spool.list()] == [after]
+    # A restart after the jump (a new Spool, a new boot clock) sees the same ages.
+    clock.since_boot = 5.0
+    again = clock_spool(data_dir, clock)
+    assert again.purge(older_than_s=86400) == [] and [c.clip_id for c in again.list()] == [after]
+
+
+def test_clips_stored_while_the_clock_was_unset_count_from_when_it_is_set(data_dir):
+    clock = Clock(100_000.0)  # January 1970: no RTC, no network yet
+    spool = clock_spool(data_dir, clock)
+    first = spool.store(a_clip()).clip_id
+    clock.run(600)
+    second = spool.store(a_clip()).clip_id
+    # Power cut; the next boot gets the time from NTP before wakegate starts, so no jump is seen.
+    clock = Clock(1_800_000_000.0)
+    spool = clock_spool(data_dir, clock)
+    assert spool.purge(older_than_s=86400) == []  # not 56 years old
+    assert [c.clip_id for c in spool.list()] == [first, second]
+    clock.run(86400 - 300)
+    assert [c.clip_id for c in spool.purge(older_than_s=86400)] == [first]  # 600 s apart, as stored
+    clock.run(600)
+    assert [c.clip_id for c in spool.purge(older_than_s=86400)] == [second]
 
 
 def test_clock_jumping_back_keeps_the_outbox_in_queue_order(tmp_path, data_dir):
