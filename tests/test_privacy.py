@@ -124,3 +124,25 @@ def test_audio_between_clips_never_leaves(loud_model, data_dir):
         kept[clip.start_index : clip.start_index + len(clip.audio)] = True
         assert clip.start_index >= clip.detection.sample_index - RATE
     assert kept.sum() <= 5 * 3 * RATE
+
+
+def test_onnxruntime_telemetry_never_starts(tmp_path, data_dir):
+    """onnxruntime 1.32 creates a device id and an event cache (and starts an uploader) with its first
+    session unless told not to; the real CLI with the shipped model leaves nothing under $HOME or
+    $XDG_CACHE_HOME, even when the environment asks for telemetry."""
+    import os
+    import subprocess
+    import sys
+
+    import soundfile
+
+    home, cache = tmp_path / "home", tmp_path / "cache"
+    home.mkdir()
+    cache.mkdir()
+    audio = tmp_path / "in.wav"
+    soundfile.write(audio, noise(3.0, -40), 16000)
+    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(cache), "ORT_DISABLE_TELEMETRY": "0"}
+    result = subprocess.run([sys.executable, "-m", "firmware_py", "detect", str(audio)],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert list(home.rglob("*")) == [] and list(cache.rglob("*")) == []
