@@ -63,6 +63,39 @@ def synthetic_room(rng: np.random.Generator) -> np.ndarray:
     return ir.astype(np.float32)
 
 
+def simulated_rooms(seed: int, count: int = 300) -> list[np.ndarray]:
+    """Impulse responses of simulated shoebox rooms (pyroomacoustics, image source method): living rooms
+    to halls, RT60 0.15–0.8 s, the talker 0.5–5 m from the microphone, which is often near a wall or on a
+    table, as on a smart speaker. ~20 s for 300 rooms."""
+    import pyroomacoustics as pra
+
+    rng = np.random.default_rng(seed)
+    rooms = []
+    while len(rooms) < count:
+        size = np.array([rng.uniform(3, 10), rng.uniform(2.5, 8), rng.uniform(2.4, 4)])
+        rt60 = rng.uniform(0.15, 0.8)
+        try:
+            absorption, max_order = pra.inverse_sabine(rt60, size)
+        except ValueError:  # this RT60 is impossible in this room
+            continue
+        room = pra.ShoeBox(size, fs=SAMPLE_RATE, materials=pra.Material(absorption), max_order=min(max_order, 20))
+        mic = np.array([rng.uniform(0.1, size[0] - 0.1), rng.uniform(0.1, size[1] - 0.1), rng.uniform(0.5, 1.5)])
+        for _ in range(20):  # a talker 0.5–5 m away, inside the room
+            source = np.array([rng.uniform(0.3, size[0] - 0.3), rng.uniform(0.3, size[1] - 0.3), rng.uniform(1.0, 1.9)])
+            if 0.5 <= np.linalg.norm(source - mic) <= 5.0:
+                break
+        else:
+            continue
+        room.add_source(source)
+        room.add_microphone(mic)
+        room.compute_rir()
+        ir = np.asarray(room.rir[0][0], dtype=np.float32)
+        # Start just before the direct sound: the distance's delay would move the word's end past its label.
+        ir = ir[max(0, int(np.argmax(np.abs(ir))) - 40) :]
+        rooms.append(ir / (np.max(np.abs(ir)) + 1e-9))
+    return rooms
+
+
 def reverberate(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
     n = len(x) + len(ir) - 1
     size = 1 << (n - 1).bit_length()
@@ -89,12 +122,13 @@ class WindowMaker:
     """Builds fixed-length training windows; returns int16 audio and the wake word's end sample (or None)."""
 
     def __init__(self, window_s: float, noises: list[np.ndarray], speech: list[np.ndarray],
-                 tts_speech: list[np.ndarray], rng: np.random.Generator):
+                 tts_speech: list[np.ndarray], rng: np.random.Generator, rooms: list[np.ndarray] | None = None):
         self.length = int(window_s * SAMPLE_RATE)
         self.noises = noises  # environmental noise and room tone
         self.speech = speech  # real speech and other wake words (negatives)
         self.tts_speech = tts_speech  # synthetic negatives, also used as neighbouring speech
         self.rng = rng
+        self.rooms = rooms or []  # simulated room impulse responses; a crude synthetic one when empty
 
     def _background(self) -> np.ndarray:
         """Noise at a level relative to 1.0 = the foreground's active RMS (set by the caller's SNR)."""
@@ -124,7 +158,8 @@ class WindowMaker:
     def _mix(self, foreground: np.ndarray, reverb: bool) -> np.ndarray:
         rng = self.rng
         if reverb:
-            foreground = reverberate(foreground, synthetic_room(rng))
+            room = self.rooms[int(rng.integers(len(self.rooms)))] if self.rooms and rng.random() < 0.8 else synthetic_room(rng)
+            foreground = reverberate(foreground, room)
         snr_db = rng.uniform(0, 20) if rng.random() < 0.8 else rng.uniform(20, 40)
         x = foreground + self._background() * 10 ** (-snr_db / 20)
         return finish(rng, x)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .augment import HOP, WindowMaker, trim_silence
+from .augment import HOP, WindowMaker, simulated_rooms, trim_silence
 from .paths import REPO_ROOT
 
 sys.path.insert(0, REPO_ROOT)
@@ -39,7 +39,8 @@ class ExampleMaker:
     def __init__(self, pools: Pools, window_s: float, seed: int):
         self.pools = pools
         self.seed = seed
-        self.windows = WindowMaker(window_s, pools.noises, pools.real_speech, pools.tts_negatives, None)
+        self.windows = WindowMaker(window_s, pools.noises, pools.real_speech, pools.tts_negatives, None,
+                                   simulated_rooms(seed))
         self.reseed(seed)
         self.frontend = LogMel(FeatureConfig())
         self.n_frames = int(window_s * 16000) // HOP

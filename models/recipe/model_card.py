@@ -15,6 +15,7 @@ import onnx
 from .attributions import markdown as esc10_attributions
 from .model import CHANNELS, DILATIONS, KERNEL
 from .paths import WORK_DIR
+from .synthesize import CONFUSABLES
 
 TRAIN_COMMANDS = """nice -n 5 .venv/bin/python -m models.recipe.synthesize --phrase {phrase}
 nice -n 5 .venv/bin/python -m models.recipe.train --phrase {phrase} --out {onnx} {train_args}"""
@@ -29,12 +30,41 @@ def _fa_rows(streams: list[dict]) -> str:
     return "\n".join(rows)
 
 
+def _fmt(value, spec: str = ".3f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
 def _sweep_rows(sweep: list[dict]) -> str:
     return "\n".join(
-        f"| {r['threshold']:.4g} | {r['recall_clean']:.3f} | {r['recall_noise_10db']:.3f} | {r['confusable_accept_rate']:.3f} "
-        f"| {r['fa_speech']} | {r['fa_noise']} |"
+        f"| {r['threshold']:.4g} | {r['recall_clean']:.3f} | {r['recall_noise_10db']:.3f} "
+        f"| {_fmt(r.get('recall_real_clean'))} | {_fmt(r.get('recall_real_noise_10db'))} | {r['confusable_accept_rate']:.3f} "
+        f"| {r['fa_speech']} | {_fmt(r.get('fa_music'), 'd')} | {r['fa_noise']} |"
         for r in sorted(sweep, key=lambda r: r["threshold"])
     )
+
+
+def _real_positive_text(metrics: dict, phrase: str) -> str:
+    if not metrics.get("real_positives"):
+        return f'no real recording of "{phrase}" was available'
+    return (f'the {metrics["real_positives"]} real recordings of "{phrase}" in the shared data were held out of '
+            "training (neither positives nor negatives) and are the real-voice test below")
+
+
+def _real_recall_rows(metrics: dict) -> str:
+    if not metrics.get("real_positives"):
+        return ""
+    who = ", ".join(f"{k}: {v}" for k, v in metrics["real_positive_labels"].items())
+    return (f"| real recordings, clean ({metrics['real_positives']} clips: {who}) | {metrics['recall_real_clean']:.3f} |\n"
+            f"| real recordings, dev noise at 10 dB SNR | {metrics['recall_real_noise_10db']:.3f} |\n")
+
+
+def _recipe_line(metrics: dict) -> str:
+    recipe = metrics.get("recipe")
+    if not recipe:
+        return ""
+    return (f"\nThe one command above ran in {recipe['total_wall_s'] / 60:.0f} min on this machine "
+            f"({recipe['cpu_count']} CPU cores: real data {recipe['real_data_s'] / 60:.1f} min, synthesis "
+            f"{recipe['synthesis_s'] / 60:.1f} min, training and evaluation {recipe['training_and_evaluation_s'] / 60:.1f} min).\n")
 
 
 def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None = None) -> str:
@@ -62,7 +92,7 @@ def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None
 | file | `{onnx_path}`, {size:,} bytes |
 | sha256 | `{digest}` |
 | default threshold (`wakegate.threshold`) | {meta['wakegate.threshold']} |
-| step | {meta['wakegate.step_frames']} frames (40 ms) per call |
+| step | {meta['wakegate.step_frames']} frames ({int(meta['wakegate.step_frames']) * 10} ms) per call |
 | features | `{meta['wakegate.features']}` |
 | parameters | {metrics['parameters']:,} |
 | licence of this file | see "Training data" (CC BY-SA 4.0 share-alike may apply to a model trained on WUW-II and FSDD) |
@@ -85,19 +115,20 @@ to 250 ms after the word's end.
 
 All audio was turned into features with `firmware_py.features.LogMel` after waveform augmentation.
 
-- Positives (synthetic only; no real recording of "{phrase}" was available):
+- Positives (synthetic only; {_real_positive_text(metrics, phrase)}):
   {data['kokoro_positives']} Kokoro-82M clips (56 training voices and random 2–3-voice blends, speed 0.8–1.25,
   en-us/en-gb; the word alone or after "hey/okay/um/so/oh") and {data['espeak_flite_positives']} espeak-ng / flite clips
   (8 espeak-ng dialects × variants, 4 flite voices; no MBROLA voices).
 - Synthetic negatives: {data['kokoro_negatives']} Kokoro and {data['espeak_flite_negatives']} espeak-ng/flite clips of
-  confusable words ("alexander", "a lexus", "election", "Alexis", "Alaska", "Alisa", "relax a bit",
-  "electric", "excel", "unless a", …) and ordinary sentences; truncated positives (first 30–60 % of the word).
+  confusable words ({", ".join(f'"{w}"' for w in CONFUSABLES.get(phrase.lower(), [])[:10]) or "none listed for this phrase"}, …)
+  and ordinary sentences; truncated positives (first 30–60 % of the word).
 - Real negatives (training speakers only): {data['real_speech_clips']} clips, {data['real_speech_hours']} h of WUW-II
   telephone speech (names and the keywords Operator, ThinkEngine, Onword, Wildfire, Voyager), Mycroft
   Precise wake words and not-wake-words, and FSDD digits.
-- Background: {data['noise_clips']} clips ({data['noise_hours']} h) of ESC-10 environmental sounds and Precise room
-  tone, plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
-  reverberation (30 %), telephone band (15 %), level −45…+1 dBFS peak with clipping.
+- Background: {data['noise_clips']} clips ({data['noise_hours']} h) of ESC-10 environmental sounds, Precise room
+  tone and {data.get('procedural_music_hours', 0)} h of procedural music (`models/recipe/music.py`: chords, bass, melody and drums at random
+  tempo, key and timbre; no recorded music is trained on), plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
+  reverberation (30 %{'; 300 simulated shoebox rooms from pyroomacoustics, RT60 0.15–0.8 s, talker 0.5–5 m away' if metrics.get('recipe') else ''}), telephone band (15 %), level −45…+1 dBFS peak with clipping.
 - {f"{data['windows_seen']:,} training windows" if data['windows_seen'] else "Training windows"} of 2 s, freshly augmented.
 
 Split: real data by `speaker_or_session` (CRC32 hash, 20 % dev; Precise dev = contributors Kris Gesling
@@ -115,7 +146,7 @@ Commands (from the repository root; seeds fixed):
 Evaluation streams the exported ONNX file in 4-frame calls with state carried, like the device, and
 applies the runtime's rule (score ≥ threshold fires; 2 s refractory; no smoothing). Metrics JSON:
 `models/work/{meta['wakegate.wake_word']}-metrics.json`.
-
+{_recipe_line(metrics)}
 **Recall** on {metrics['dev_positives']} held-out synthetic positives (5 unseen Kokoro voices, each clip with 1 s
 lead-in, at −26 dBFS active level), at threshold {metrics['threshold']}:
 
@@ -123,7 +154,7 @@ lead-in, at −26 dBFS active level), at threshold {metrics['threshold']}:
 |---|---|
 | clean (hiss 60 dB down) | {metrics['recall_clean']:.3f} |
 | dev ESC-10 noise / room tone at 10 dB SNR | {metrics['recall_noise_10db']:.3f} |
-
+{_real_recall_rows(metrics)}
 Clean recall by held-out voice: {", ".join(f"{v} {r:.2f}" for v, r in metrics['recall_clean_by_voice'].items())}.
 
 **False accepts** on real dev audio, streamed continuously (dev speakers never trained on). The
@@ -137,10 +168,11 @@ are held out from calibration. In total {speech_fa} false accepts in {speech_hou
 **Synthetic confusables** (held-out voices, {metrics['tts_confusables_dev']} clips): accepted
 {metrics['tts_confusable_accept_rate']:.3f} of them. Accepted: {confusable_texts or "none"}.
 
-Threshold sweep (fa_speech: both dev speech streams, {speech_hours:.3f} h; fa_noise: dev noise stream):
+Threshold sweep (FA speech: both dev speech streams, {speech_hours:.3f} h; FA music, FA noise: those streams;
+"real": the real recordings of the phrase, where there are any):
 
-| threshold | recall clean | recall 10 dB | confusables accepted | FA speech | FA noise |
-|---|---|---|---|---|---|
+| threshold | recall clean | recall 10 dB | real clean | real 10 dB | confusables accepted | FA speech | FA music | FA noise |
+|---|---|---|---|---|---|---|---|---|
 {_sweep_rows(metrics['sweep'])}
 
 ## Limitations

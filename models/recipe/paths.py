@@ -8,3 +8,5 @@ WORK_DIR = os.path.join(REPO_ROOT, "models", "work")
 # Real speech, noise and Kokoro voice vectors; read in place, never copied into the repo.
 SHARED_DATA_DIR = os.environ.get("WAKEGATE_SHARED_DATA", "/work/shared/data")
 KOKORO_VOICES_DIR = os.path.join(SHARED_DATA_DIR, "tts", "kokoro-voices")
+# Held-out music for evaluation only (apt-get install wesnoth-1.16-music); never trained on.
+MUSIC_DIR = os.environ.get("WAKEGATE_DEV_MUSIC", "/usr/share/games/wesnoth/1.16/data/core/music")

@@ -1,20 +1,24 @@
 """Real recordings from shared/data (speech, other wake words, noise), split by speaker and cached at 16 kHz.
 
-Nothing in shared/data says "alexa", so every real clip is a negative or background. The train/dev split
-is by speaker_or_session, so no dev voice or noise recording is ever trained on.
+Real clips of the phrase being trained (e.g. Precise's "computer" and "hey computer") are never trained
+on, neither as positives nor as negatives: they are the real-voice test of a synthetic-only model.
+Everything else is a negative or background. The train/dev split is by speaker_or_session, so no dev
+voice or noise recording is ever trained on. Held-out music comes from Debian's wesnoth-1.16-music.
 """
 
 from __future__ import annotations
 
 import csv
+import glob
 import os
+import re
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import soundfile
 
-from .paths import SHARED_DATA_DIR, WORK_DIR
+from .paths import MUSIC_DIR, SHARED_DATA_DIR, WORK_DIR
 from .tts import to_int16_16k
 
 # Precise has only 5 contributors, too few for a hash split to be fair; hold out the two whose
@@ -51,6 +55,12 @@ class ClipSet:
     @property
     def hours(self) -> float:
         return len(self.audio) / 16000 / 3600
+
+
+def says_phrase(labels: np.ndarray, phrase: str) -> np.ndarray:
+    """Which clips are labelled with the phrase itself ("computer", "hey computer"; not "computer-partial")."""
+    pattern = re.compile(rf"(^|\s){re.escape(phrase.lower())}$")
+    return np.array([bool(pattern.search(str(label).lower())) for label in labels], dtype=bool)
 
 
 def is_dev(path: str, speaker: str) -> bool:
@@ -95,6 +105,25 @@ def load_split(split: str) -> ClipSet:
         build_cache()
     with np.load(_cache_path(split)) as z:
         return ClipSet(z["audio"], z["offsets"], z["kinds"], z["labels"], z["speakers"])
+
+
+def load_dev_music() -> ClipSet | None:
+    """All of wesnoth-1.16-music at 16 kHz (2.1 h, cached), or None when the package is not installed."""
+    path = os.path.join(WORK_DIR, "real", "music_dev.npz")
+    if not os.path.exists(path):
+        files = sorted(glob.glob(os.path.join(MUSIC_DIR, "*.ogg")))
+        if not files:
+            return None
+        clips = []
+        for file in files:
+            audio, rate = soundfile.read(file, dtype="float32")
+            clips.append(to_int16_16k(audio, rate))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        np.savez(path, audio=np.concatenate(clips), offsets=np.cumsum([0] + [len(c) for c in clips]).astype(np.int64),
+                 names=np.array([os.path.basename(f) for f in files]))
+    with np.load(path) as z:
+        n = len(z["names"])
+        return ClipSet(z["audio"], z["offsets"], np.array(["music"] * n), z["names"], np.array(["wesnoth"] * n))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from . import tts
 from .paths import WORK_DIR
@@ -37,6 +38,12 @@ CONFUSABLES = {
         # Mistake kept so cached shards stay reproducible: it contains the wake word itself, so
         # load_clips drops it from every negative set.
         "Alexa's ahead",
+    ],
+    "computer": [
+        "commuter", "compute", "computing", "computed", "computation", "competitor", "commuters", "a commuter",
+        "can pewter", "come pewter", "compete", "company", "commute her", "compound", "composer", "recruiter",
+        "computed it", "a computing class", "my commuter train", "complete", "compost", "comparison", "counter",
+        "commute", "pewter", "the compiler", "come to her", "cute", "Cooper", "a company car",
     ],
 }
 # Ordinary sentences, so the synthetic voices themselves are not a cue for "wake word".
@@ -184,10 +191,11 @@ def synthesise(phrase: str, scale: float, threads: int, max_shards: dict[str, in
 
     kokoro = None
     started = time.time()
-    for name, start in order:
+    todo = [(name, start) for name, start in order
+            if not os.path.exists(os.path.join(out_dir, f"{name}_{start // SHARD_SIZE:03d}.npz"))
+            and start // SHARD_SIZE < (max_shards or {}).get(name, 10**6)]
+    for name, start in tqdm(todo, desc=f"synthesising '{phrase}'", unit="shard"):
         path = os.path.join(out_dir, f"{name}_{start // SHARD_SIZE:03d}.npz")
-        if os.path.exists(path) or start // SHARD_SIZE >= (max_shards or {}).get(name, 10**6):
-            continue
         specs = sets[name][start : start + SHARD_SIZE]
         clips = []
         for spec in specs:
@@ -199,7 +207,7 @@ def synthesise(phrase: str, scale: float, threads: int, max_shards: dict[str, in
             else:
                 clips.append(tts.flite(spec.text, spec.voice, spec.speed))
         save_shard(path, clips, specs)
-        print(f"[{time.time() - started:7.1f} s] {os.path.basename(path)}", flush=True)
+        tqdm.write(f"[{time.time() - started:7.1f} s] {os.path.basename(path)}")
     print(f"synthesis done in {time.time() - started:.1f} s", flush=True)
 
 

@@ -17,7 +17,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from . import evaluate, real_data, synthesize
+from tqdm import tqdm
+
+from . import evaluate, music, real_data, synthesize
 from .dataset import ExampleMaker, Pools
 from .export import export_onnx, open_session, verify
 from .model import WakeWordTCN
@@ -30,14 +32,15 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def load_pools(phrase: str, train: real_data.ClipSet) -> Pools:
-    speech = train.select(train.kinds != "noise")
+def load_pools(phrase: str, train: real_data.ClipSet, seed: int) -> Pools:
+    # Real recordings of the phrase itself are neither positives nor negatives in training.
+    speech = train.select((train.kinds != "noise") & ~real_data.says_phrase(train.labels, phrase))
     noise = train.select(train.kinds == "noise")
     return Pools(
         positives=synthesize.load_clips(phrase, "pos_train") + synthesize.load_clips(phrase, "pos_robot"),
         tts_negatives=synthesize.load_clips(phrase, "neg_train") + synthesize.load_clips(phrase, "neg_robot"),
         real_speech=[speech.clip(i) for i in range(len(speech))],
-        noises=[noise.clip(i) for i in range(len(noise))],
+        noises=[noise.clip(i) for i in range(len(noise))] + music.training_music(seed),
     )
 
 
@@ -91,7 +94,7 @@ def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_si
     for epoch in range(epochs):
         model.train()
         losses, started = [], time.time()
-        for _ in range(steps_per_epoch):
+        for _ in tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=False):
             features, targets, weights, is_positive = next(batches)
             loss = window_loss(model(features), targets, weights, is_positive)
             optimiser.zero_grad()
@@ -105,16 +108,34 @@ def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_si
     return model.eval()
 
 
-def evaluate_model(path: str, phrase: str, dev: real_data.ClipSet, threshold: float | None) -> dict:
+def real_positives(phrase: str, *splits: real_data.ClipSet) -> list[np.ndarray]:
+    """Every real recording of the phrase, from both splits (none of them is ever trained on)."""
+    return [s.clip(i) for s in splits for i in np.flatnonzero(real_data.says_phrase(s.labels, phrase))]
+
+
+def real_labels(phrase: str, *splits: real_data.ClipSet) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for s in splits:
+        for i in np.flatnonzero(real_data.says_phrase(s.labels, phrase)):
+            key = f"{s.labels[i]} ({s.speakers[i]})"
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_data.ClipSet,
+                   threshold: float | None) -> dict:
     """Calibrate (when `threshold` is None) on half the dev speakers, then measure everything at that threshold."""
     session = open_session(path)
-    speech = dev.select(dev.kinds != "noise")
+    speech = dev.select((dev.kinds != "noise") & ~real_data.says_phrase(dev.labels, phrase))
     calibrate = evaluate.calibration_half(speech.speakers)
     streams = {
         "dev_speech_calibration": evaluate.NegativeStream(session, speech.select(calibrate), "dev speech, calibration half"),
         "dev_speech_heldout": evaluate.NegativeStream(session, speech.select(~calibrate), "dev speech, held-out half"),
         "dev_noise": evaluate.NegativeStream(session, dev.select(dev.kinds == "noise"), "dev noise + room tone"),
     }
+    dev_music = real_data.load_dev_music()
+    if dev_music is not None:
+        streams["dev_music"] = evaluate.NegativeStream(session, dev_music, "music (wesnoth-1.16-music, all of it)")
     if threshold is None:
         threshold = evaluate.pick_threshold(streams["dev_speech_calibration"].scores)
     dev_noise_audio = dev.select(dev.kinds == "noise").audio
@@ -128,6 +149,10 @@ def evaluate_model(path: str, phrase: str, dev: real_data.ClipSet, threshold: fl
     for (_, text), peak in zip(confusable_clips, confusables):
         hits, total = (int(x) for x in accepted_texts.get(text, "0/0").split("/"))
         accepted_texts[text] = f"{hits + int(peak >= threshold)}/{total + 1}"
+    real = real_positives(phrase, train, dev)
+    real_clean = evaluate.positive_peak_scores(session, real, None, 0.0) if real else np.zeros(0)
+    real_noisy = evaluate.positive_peak_scores(session, real, dev_noise_audio, 10.0) if real else np.zeros(0)
+    rate = lambda peaks, t: round(float(np.mean(peaks >= t)), 4) if len(peaks) else None  # noqa: E731
     grid = [0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, round(threshold, 4)]
     return {
         "threshold": round(threshold, 4),
@@ -139,6 +164,10 @@ def evaluate_model(path: str, phrase: str, dev: real_data.ClipSet, threshold: fl
             voice: round(float(np.mean([p >= threshold for p, (_, spec) in zip(clean, positives_with_spec) if spec["voice"] == voice])), 4)
             for voice in sorted({spec["voice"] for _, spec in positives_with_spec})
         },
+        "real_positives": len(real),
+        "real_positive_labels": real_labels(phrase, train, dev),
+        "recall_real_clean": rate(real_clean, threshold),
+        "recall_real_noise_10db": rate(real_noisy, threshold),
         "tts_confusables_dev": len(confusables),
         "tts_confusable_accept_rate": round(float(np.mean(confusables >= threshold)), 4),
         "tts_confusables_accepted_by_text": dict(sorted(accepted_texts.items())),
@@ -149,13 +178,15 @@ def evaluate_model(path: str, phrase: str, dev: real_data.ClipSet, threshold: fl
              "recall_noise_10db": round(float(np.mean(noisy >= t)), 4),
              "confusable_accept_rate": round(float(np.mean(confusables >= t)), 4),
              "fa_speech": sum(len(evaluate.detections(streams[k].scores, t)) for k in ("dev_speech_calibration", "dev_speech_heldout")),
-             "fa_noise": len(evaluate.detections(streams["dev_noise"].scores, t))}
+             "fa_noise": len(evaluate.detections(streams["dev_noise"].scores, t)),
+             "fa_music": len(evaluate.detections(streams["dev_music"].scores, t)) if "dev_music" in streams else None,
+             "recall_real_clean": rate(real_clean, t), "recall_real_noise_10db": rate(real_noisy, t)}
             for t in grid
         ],
     }
 
 
-def main() -> None:
+def argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Train a wakegate wake-word model")
     parser.add_argument("--phrase", default="alexa")
     parser.add_argument("--out", default="models/alexa.onnx")
@@ -170,15 +201,18 @@ def main() -> None:
     parser.add_argument("--init-checkpoint", metavar="PT", help="start training from these weights (fine-tuning)")
     parser.add_argument("--from-checkpoint", metavar="PT", help="skip training: load these weights (a .pt from models/work)")
     parser.add_argument("--threshold", type=float, default=None, help="skip calibration and use this threshold")
-    args = parser.parse_args()
+    return parser
 
+
+def run(args: argparse.Namespace) -> dict:
+    """Train (or load), export, calibrate, verify and evaluate; returns the metrics also written to JSON."""
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     wake_word = args.phrase.lower().replace(" ", "_")
     started = time.time()
 
     train_split, dev_split = real_data.load_split("train"), real_data.load_split("dev")
-    pools = load_pools(args.phrase, train_split)
+    pools = load_pools(args.phrase, train_split, args.seed)
     log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
         f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
     maker = ExampleMaker(pools, WINDOW_S, args.seed)
@@ -195,7 +229,7 @@ def main() -> None:
 
     # Export once with a placeholder threshold, calibrate on the exported file itself, then re-export.
     export_onnx(model, args.out, wake_word, args.version, threshold=0.5)
-    metrics = evaluate_model(args.out, args.phrase, dev_split, args.threshold)
+    metrics = evaluate_model(args.out, args.phrase, train_split, dev_split, args.threshold)
     export_onnx(model, args.out, wake_word, args.version, threshold=metrics["threshold"])
     # Several windows back to back: longer than the receptive field, so carried state is exercised.
     check = verify(model, args.out, maker.batch(4)[0].reshape(-1, model.conv_in.conv.in_channels))
@@ -208,6 +242,7 @@ def main() -> None:
         "real_speech_hours": round(sum(len(c) for c in pools.real_speech) / 16000 / 3600, 3),
         "noise_clips": len(pools.noises),
         "noise_hours": round(sum(len(c) for c in pools.noises) / 16000 / 3600, 3),
+        "procedural_music_hours": round(sum(len(c) for c in music.training_music(args.seed)) / 16000 / 3600, 3),
         "windows_seen": 0 if args.from_checkpoint else args.epochs * args.steps_per_epoch * args.batch_size,
     }
     metrics.update({"verify": check, "train_wall_s": round(train_s), "total_wall_s": round(time.time() - started),
@@ -217,6 +252,11 @@ def main() -> None:
     log(json.dumps({k: v for k, v in metrics.items() if k != "sweep"}, indent=1))
     for row in metrics["sweep"]:
         log(str(row))
+    return metrics
+
+
+def main() -> None:
+    run(argument_parser().parse_args())
 
 
 if __name__ == "__main__":
