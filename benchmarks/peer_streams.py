@@ -1,19 +1,29 @@
-"""Long 16 kHz test streams for benchmarks/peers.py, built once per size and cached.
+"""Long 16 kHz test streams for benchmarks/peers.py, built once per wake word and size and cached.
 
 The streams follow /work/shared/notes/eval-protocol.md:
 - every stream starts with 2 s of floor noise (nothing in it counts) and carries a pink-noise floor
   at -70 dBFS RMS throughout;
-- ``positives``: held-out synthetic "alexa" clips (the recipe's pos_dev set, Kokoro voices in
-  DEV_KOKORO_VOICES that training never used), each padded with 1 s before and after;
+- ``positives``: held-out synthetic clips of the wake word (the recipe's pos_dev set under
+  models/work/tts/<word>/, Kokoro voices in DEV_KOKORO_VOICES that training never used), each
+  trimmed, levelled to -26 dBFS active and padded with 1 s before and after;
 - ``positives_noisy``: the same stream plus noise at 10 dB SNR against the clips' active power
   (25 % pink, 25 % brown, 50 % babble of 5 real dev talkers, by power), levelled per clip;
+- ``positives_real`` / ``positives_real_noisy``: built the same way from every *real* recording of
+  the wake word in shared/data (both splits of models/recipe/real_data.py: clips whose label is the
+  word, e.g. "computer" and "hey computer"; the recipe never trains on them). Only where such
+  recordings exist: there are none of "alexa", so the alexa streams have no such pair;
 - ``speech``: real speech and other wake words from the recipe's *dev* split (never trained on),
+  without the real recordings of the wake word itself (those are positives, not negatives);
   ``music``: Debian's wesnoth-1.16-music, ``noise``: the dev split's ESC-10 and room tone;
-  clips joined by 0.2-1.0 s gaps of floor noise.
+  clips joined by 0.2-1.0 s gaps of floor noise. The babble talkers are the same dev clips
+  (likewise without the wake word).
 
 Each stream is a raw little-endian int16 file (``<name>.s16``), so an engine process can read it in
 chunks without a memory map inflating its peak RSS; ``streams.json`` holds the clip boundaries and
-hours and is written last, so its presence means the cache is complete.
+hours and is written last, so its presence means the cache is complete. The cache folder is
+models/work/bench/<tag>/, the tag a hash of the sizes, the build version and the wake word (for the
+default "alexa" the wake word is left out of the hash, so alexa keeps the tags, and the cached streams,
+it had before the wake word became a parameter: its streams are built exactly as they were).
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from firmware_py.fixture_maker import active_power  # noqa: E402  (the protocol'
 RATE = 16000
 CACHE_ROOT = REPO_ROOT / "models" / "work" / "bench"
 MUSIC_DIR = "/usr/share/games/wesnoth/1.16/data/core/music"
-WAKE_WORD = "alexa"
+DEFAULT_WAKE_WORD = "alexa"
 
 LEAD_IN_S = 2.0  # floor noise at the start of every stream, where nothing counts
 CLIP_PAD_S = 1.0  # silence before and after each positive clip
@@ -48,7 +58,7 @@ BABBLE_TALKERS = 5
 GAP_RANGE_S = (0.2, 1.0)
 BUILD_VERSION = 2  # bump when the construction changes, so old caches are not reused
 
-POSITIVE_STREAMS = ("positives", "positives_noisy")
+POSITIVE_STREAMS = ("positives", "positives_noisy", "positives_real", "positives_real_noisy")  # real: where they exist
 NEGATIVE_STREAMS = ("speech", "music", "noise")
 
 
@@ -62,8 +72,11 @@ class StreamSizes:
     noise_hours: float | None = None
     seed: int = 20261126
 
-    def tag(self) -> str:
-        key = json.dumps({**asdict(self), "build": BUILD_VERSION}, sort_keys=True)
+    def tag(self, wake_word: str = DEFAULT_WAKE_WORD) -> str:
+        """The cache folder's name. The default wake word is not part of the key, so the alexa
+        streams keep the tags they had before other wake words were possible."""
+        extra = {} if wake_word == DEFAULT_WAKE_WORD else {"wake_word": wake_word}
+        key = json.dumps({**asdict(self), "build": BUILD_VERSION, **extra}, sort_keys=True)
         return hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
@@ -118,6 +131,30 @@ def _dev_clips(kinds: tuple[str, ...]):
     return dev.select(np.isin(dev.kinds, kinds))
 
 
+def _dev_talkers(wake_word: str):
+    """The dev split's speech and other wake words, less the real recordings of the wake word itself
+    (for "computer": Precise's "computer" clips), which are positives and never negatives or babble."""
+    from models.recipe.real_data import says_phrase
+
+    dev = _dev_split()
+    return dev.select(np.isin(dev.kinds, ("speech", "wakeword-other")) & ~says_phrase(dev.labels, wake_word))
+
+
+def _real_positive_clips(wake_word: str) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """Every real recording of the wake word in both splits (the recipe trains on none of them),
+    trimmed; with their labels and speakers. Empty when there are none (e.g. "alexa")."""
+    from models.recipe.real_data import load_split, says_phrase
+
+    clips, labels, speakers = [], [], []
+    for split in ("train", "dev"):
+        part = _dev_split() if split == "dev" else load_split(split)
+        part = part.select(says_phrase(part.labels, wake_word))
+        clips += [_trim(part.clip(i)) for i in range(len(part))]
+        labels += [str(x) for x in part.labels]
+        speakers += [str(x) for x in part.speakers]
+    return clips, labels, speakers
+
+
 def _music_clips(max_hours: float | None) -> list[np.ndarray]:
     import soundfile
     import soxr
@@ -162,13 +199,14 @@ def _trim(clip: np.ndarray, below_peak_db: float = 40.0) -> np.ndarray:
     return clip[loud[0] * 160 : (loud[-1] + 1) * 160]
 
 
-def _positive_clips(count: int | None) -> tuple[list[np.ndarray], list[str]]:
-    from models.recipe.synthesize import load_clips
+def _positive_clips(wake_word: str, count: int | None) -> tuple[list[np.ndarray], list[str]]:
+    from models.recipe.synthesize import load_clips, shard_dir
 
-    pairs = load_clips(WAKE_WORD, "pos_dev", with_text=True)
+    pairs = load_clips(wake_word, "pos_dev", with_text=True)
     if not pairs:
         raise FileNotFoundError(
-            "no cached pos_dev clips under models/work/tts/alexa/ (run `.venv/bin/python -m models.recipe.synthesize`)"
+            f"no cached pos_dev clips under {os.path.relpath(shard_dir(wake_word), REPO_ROOT)}/ "
+            "(synthesize them with the recipe: `.venv/bin/python -m models.recipe.synthesize`)"
         )
     pairs = pairs[:count] if count else pairs
     return [_trim(c) for c, _ in pairs], [t for _, t in pairs]
@@ -204,8 +242,10 @@ def _babble(n: int, talker_pool: list[np.ndarray], rng: np.random.Generator) -> 
     return mix / np.float32(np.sqrt(np.mean(mix.astype(np.float64) ** 2)) + 1e-9)
 
 
-def _build_positives(sizes: StreamSizes, out_dir: Path, rng: np.random.Generator) -> dict:
-    clips, texts = _positive_clips(sizes.positive_clips)
+def _build_positives(clips: list[np.ndarray], name: str, talkers: list[np.ndarray], out_dir: Path,
+                     rng: np.random.Generator) -> dict:
+    """``<name>.s16`` (the clips levelled and padded) and ``<name>_noisy.s16`` (plus noise at
+    NOISY_SNR_DB, babble from ``talkers``); returns the clip boundaries shared by both."""
     target_power = 10 ** (POSITIVE_ACTIVE_DBFS / 10)  # full scale = 1.0
     pad = np.zeros(int(CLIP_PAD_S * RATE), np.float32)
     pieces, starts, ends = [np.zeros(int(LEAD_IN_S * RATE), np.float32)], [], []
@@ -218,13 +258,11 @@ def _build_positives(sizes: StreamSizes, out_dir: Path, rng: np.random.Generator
         ends.append(cursor + len(pad) + len(x))
         cursor += 2 * len(pad) + len(x)
     clean = np.concatenate(pieces)
-    _add_floor_and_save(clean, out_dir / "positives.s16", rng)
+    _add_floor_and_save(clean, out_dir / f"{name}.s16", rng)
 
     # Noise at NOISY_SNR_DB under each clip's active power. Babble is not stationary, so the noise is
     # levelled per clip over the clip and its two pads (the segments tile the stream; the small gain
     # steps fall in the middle of the silences between clips).
-    pool = _dev_clips(("speech", "wakeword-other"))
-    talkers = [pool.clip(i) for i in range(len(pool))]
     noise = (
         np.sqrt(NOISE_POWER_SHARES["pink"]) * _shaped_noise(len(clean), rng, 1.0)
         + np.sqrt(NOISE_POWER_SHARES["brown"]) * _shaped_noise(len(clean), rng, 2.0)
@@ -235,10 +273,8 @@ def _build_positives(sizes: StreamSizes, out_dir: Path, rng: np.random.Generator
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         segment = noise[lo:hi]
         segment *= np.float32(np.sqrt(noise_power / np.mean(segment.astype(np.float64) ** 2)))
-    _add_floor_and_save(clean + noise, out_dir / "positives_noisy.s16", rng)
-    meta = {"samples": len(clean), "clip_starts": starts, "clip_ends": ends, "texts": texts,
-            "source": "models/work/tts/alexa/pos_dev_*.npz (Kokoro dev voices, held out from training)"}
-    return {"positives": dict(meta), "positives_noisy": {**meta, "snr_db": NOISY_SNR_DB}}
+    _add_floor_and_save(clean + noise, out_dir / f"{name}_noisy.s16", rng)
+    return {"samples": len(clean), "clip_starts": starts, "clip_ends": ends}
 
 
 def _build_negative(name: str, clips: list[np.ndarray], out_dir: Path, rng: np.random.Generator, source: str) -> dict:
@@ -248,25 +284,46 @@ def _build_negative(name: str, clips: list[np.ndarray], out_dir: Path, rng: np.r
             "content_hours": sum(len(c) for c in clips) / RATE / 3600}
 
 
-def build_streams(sizes: StreamSizes, log=print) -> Path:
-    """Build (or reuse) the cached streams for these sizes; returns their folder."""
-    out_dir = CACHE_ROOT / sizes.tag()
+def build_streams(sizes: StreamSizes, log=print, wake_word: str = DEFAULT_WAKE_WORD) -> Path:
+    """Build (or reuse) the cached streams for this wake word and these sizes; returns their folder."""
+    from models.recipe.synthesize import shard_dir
+
+    out_dir = CACHE_ROOT / sizes.tag(wake_word)
     if (out_dir / "streams.json").exists():
         return out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(sizes.seed)
-    meta: dict = {"sizes": asdict(sizes), "build_version": BUILD_VERSION, "rate": RATE, "lead_in_s": LEAD_IN_S,
-                  "streams": {}}
+    meta: dict = {"wake_word": wake_word, "sizes": asdict(sizes), "build_version": BUILD_VERSION, "rate": RATE,
+                  "lead_in_s": LEAD_IN_S, "streams": {}}
+    speech = _dev_talkers(wake_word)  # the dev speech stream, and the babble talkers
+    talkers = [speech.clip(i) for i in range(len(speech))]
 
-    log("building positive streams (clean and 10 dB SNR)")
-    meta["streams"].update(_build_positives(sizes, out_dir, rng))
+    log(f"building positive streams of {wake_word!r} (clean and 10 dB SNR)")
+    clips, texts = _positive_clips(wake_word, sizes.positive_clips)
+    info = {**_build_positives(clips, "positives", talkers, out_dir, rng), "texts": texts,
+            "source": f"{os.path.relpath(shard_dir(wake_word), REPO_ROOT)}/pos_dev_*.npz "
+                      "(Kokoro dev voices, held out from training)"}
+    meta["streams"]["positives"] = dict(info)
+    meta["streams"]["positives_noisy"] = {**info, "snr_db": NOISY_SNR_DB}
+
+    real, labels, speakers = _real_positive_clips(wake_word)
+    if real:
+        log(f"building real positive streams: {len(real)} recordings of {wake_word!r} (clean and 10 dB SNR)")
+        # Its own generator, so that whether these exist changes nothing in the other streams.
+        info = {**_build_positives(real, "positives_real", talkers, out_dir, np.random.default_rng([sizes.seed, 1])),
+                "texts": labels, "speakers": speakers,
+                "source": f"shared/data recordings labelled {sorted(set(labels))} (models/recipe/real_data.py, "
+                          "train and dev splits; never trained on)"}
+        meta["streams"]["positives_real"] = dict(info)
+        meta["streams"]["positives_real_noisy"] = {**info, "snr_db": NOISY_SNR_DB}
+    else:
+        log(f"no real recordings of {wake_word!r}: no real positive streams")
 
     log("building dev speech stream")
-    speech = _dev_clips(("speech", "wakeword-other"))
     order = rng.permutation(len(speech))  # shuffled, so a partial stream still spans many speakers
     meta["streams"]["speech"] = _build_negative(
         "speech", _take_hours([speech.clip(i) for i in order], sizes.speech_hours), out_dir, rng,
-        "shared/data speech + wakeword-other, models/recipe/real_data.py dev split")
+        f"shared/data speech + wakeword-other less {wake_word!r} itself, models/recipe/real_data.py dev split")
 
     log("building music stream")
     try:
@@ -292,5 +349,8 @@ def build_streams(sizes: StreamSizes, log=print) -> Path:
 
 
 def load_meta(stream_dir: Path) -> dict:
+    """streams.json; caches built before the wake word was a parameter are alexa's."""
     with open(Path(stream_dir) / "streams.json") as f:
-        return json.load(f)
+        meta = json.load(f)
+    meta.setdefault("wake_word", DEFAULT_WAKE_WORD)
+    return meta

@@ -10,8 +10,21 @@
     # full run: all dev speech (~1.1 h with gaps), 2 h of music, all dev noise, all held-out positives
     nice -n 5 .venv/bin/python benchmarks/peers.py --json models/work/bench/peers.json
 
+    # another wake word (default alexa): models/computer.onnx against the held-out synthetic
+    # "computer" clips (models/work/tts/computer/pos_dev_*.npz) and the real "computer" recordings
+    nice -n 5 .venv/bin/python benchmarks/peers.py --wake-word computer --json models/work/bench/peers-computer.json
+    # a model that is not (yet) models/<word>.onnx, e.g. an unsigned one just trained
+    nice -n 5 .venv/bin/python benchmarks/peers.py --quick --wake-word computer --engines wakegate \
+        --model /tmp/computer.onnx --allow-unsigned
+
+A peer that ships no model for the wake word (openWakeWord and microWakeWord have none for "computer")
+is skipped, with one line in the table saying so.
+
 Protocol: /work/shared/notes/eval-protocol.md. The streams (benchmarks/peer_streams.py) are built once
-with fixed seeds and cached under models/work/bench/<size tag>/. Every engine then runs in its own
+per wake word with fixed seeds and cached under models/work/bench/<size tag>/. Positives are the
+held-out synthetic clips of the word (clean and 10 dB SNR) and, where shared/data has real recordings
+of it (for "computer", not for "alexa"), every one of those (clean and 10 dB SNR); recall is reported
+on each. Every engine then runs in its own
 process (benchmarks/peer_engines.py) with one thread, so its CPU time and peak RSS are its own, and
 reports every score with the sample index where the audio it had consumed ends. This script only
 counts, from those scores:
@@ -39,6 +52,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peer_streams import (  # noqa: E402
+    DEFAULT_WAKE_WORD,
     NEGATIVE_STREAMS,
     POSITIVE_STREAMS,
     QUICK_SIZES,
@@ -88,7 +102,7 @@ class EngineResult:
         streams = meta["streams"]
         self.peaks = {
             name: clip_peaks(data[f"{name}/times"], data[f"{name}/scores"], streams[name]["clip_starts"], streams[name]["clip_ends"])
-            for name in POSITIVE_STREAMS
+            for name in POSITIVE_STREAMS if name in streams  # the real ones only where there are recordings
         }
         self.negatives = {}
         for name in NEGATIVE_STREAMS:
@@ -140,13 +154,13 @@ class EngineResult:
 # ---------------------------------------------------------------------------------------------- running
 
 
-def run_engine(engine: str, stream_dir: Path, work_dir: Path) -> tuple[Path, float]:
+def run_engine(engine: str, stream_dir: Path, work_dir: Path, extra_args: tuple[str, ...] = ()) -> tuple[Path, float]:
     """One engine in its own process, one thread; returns its result file and wall seconds."""
     out = work_dir / f"{engine}.npz"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     started = time.time()
-    subprocess.run([sys.executable, str(Path(__file__).with_name("peer_engines.py")), engine, str(stream_dir), str(out)],
-                   env=env, check=True)
+    subprocess.run([sys.executable, str(Path(__file__).with_name("peer_engines.py")), engine, str(stream_dir), str(out),
+                    *extra_args], env=env, check=True)
     return out, time.time() - started
 
 
@@ -183,26 +197,37 @@ def _thr(x: float) -> str:
 
 def markdown(report: dict) -> str:
     rows = report["engines"]
-    base = next((r for r in rows if r["engine"] == "wakegate"), rows[0])
+    base = next((r for r in rows if r["engine"] == "wakegate"), rows[0] if rows else None)
+    real = report.get("positive_real_clips")  # None where the wake word has no real recordings
+    positives = [n for n in POSITIVE_STREAMS if n in ("positives", "positives_noisy") or real]
+    recall_cols = "clean / noisy" + (" / real / real noisy" if real else "")
+    word = report.get("wake_word", DEFAULT_WAKE_WORD)
     lines = [
-        f"Positives: {report['positive_clips']} held-out clips (clean / 10 dB SNR). Negatives: "
+        f"Wake word \"{word}\". Positives: {report['positive_clips']} held-out clips (clean / 10 dB SNR)"
+        + (f", {real} real recordings (real / real noisy)" if real else "") + ". Negatives: "
         + ", ".join(f"{k} {v:.2f} h" for k, v in report["negative_hours"].items())
         + f" = {report['negative_hours_total']:.2f} h (zero FA resolves ~{1 / report['negative_hours_total']:.2f} FA/h).",
         "",
-        "| engine | thr @ 0 FA | recall clean / noisy @ 0 FA | thr @ ≤0.5 FA/h | recall clean / noisy @ ≤0.5 FA/h "
-        "| default thr | recall clean / noisy @ default | FA/h @ default: speech / music / noise / all |",
+        f"| engine | thr @ 0 FA | recall {recall_cols} @ 0 FA | thr @ ≤0.5 FA/h | recall {recall_cols} @ ≤0.5 FA/h "
+        f"| default thr | recall {recall_cols} @ default | FA/h @ default: speech / music / noise / all |",
         "|---|---|---|---|---|---|---|---|",
     ]
     target_key = f"at_{TARGET_FA_PER_HOUR}_fa_per_hour"
+
+    def recalls(point: dict) -> str:
+        return " / ".join(_pct(point["recall"][n]) for n in positives)
+
     for r in rows:
         z, t, d = r["at_zero_fa"], r[target_key], r["at_default"]
         fa = d["fa_per_hour"]
         lines.append(
-            f"| {r['engine']} | {_thr(z['threshold'])} | {_pct(z['recall']['positives'])} / {_pct(z['recall']['positives_noisy'])} "
-            f"| {_thr(t['threshold'])} | {_pct(t['recall']['positives'])} / {_pct(t['recall']['positives_noisy'])} "
-            f"| {d['threshold']:.4g} | {_pct(d['recall']['positives'])} / {_pct(d['recall']['positives_noisy'])} "
+            f"| {r['engine']} | {_thr(z['threshold'])} | {recalls(z)} "
+            f"| {_thr(t['threshold'])} | {recalls(t)} "
+            f"| {d['threshold']:.4g} | {recalls(d)} "
             f"| {' / '.join(f'{fa[k]:.2f}' if k in fa else '–' for k in NEGATIVE_STREAMS)} / {d['fa_per_hour_all_negatives']:.2f} |"
         )
+    for skipped in report.get("skipped_engines", []):
+        lines.append(f"| {skipped['engine']} | no model for this wake word | – | – | – | – | – | – |")
     lines += [
         "",
         "| engine | frame | CPU s per audio s (1 thread) | × wakegate | p50 / p99 wall ms per call | peak RSS MB | model |",
@@ -210,9 +235,9 @@ def markdown(report: dict) -> str:
     ]
     for r in rows + [report["harness_only"]]:
         w = r["wall_ms_per_call"]
-        ratio = r["cpu_s_per_audio_s"] / base["cpu_s_per_audio_s"]
+        ratio = f"{r['cpu_s_per_audio_s'] / base['cpu_s_per_audio_s']:.2f}" if base else "–"
         lines.append(
-            f"| {r['engine']} | {r.get('frame_ms', 40):.0f} ms | {r['cpu_s_per_audio_s']:.4f} | {ratio:.2f} "
+            f"| {r['engine']} | {r.get('frame_ms', 40):.0f} ms | {r['cpu_s_per_audio_s']:.4f} | {ratio} "
             f"| {w['p50']:.3f} / {w['p99']:.3f} | {r['peak_rss_mb']:.0f} | {r.get('model', '–')} "
             f"{r.get('model_sha256', '')[:12]} |"
         )
@@ -222,6 +247,11 @@ def markdown(report: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few minutes of each stream (smoke run, < 2 min)")
+    parser.add_argument("--wake-word", default=DEFAULT_WAKE_WORD,
+                        help=f"the wake word whose streams and models to use (default {DEFAULT_WAKE_WORD})")
+    parser.add_argument("--model", help="wakegate's model, a name or .onnx path (default: models/<wake word>.onnx)")
+    parser.add_argument("--allow-unsigned", action="store_true",
+                        help="let wakegate load a model without a signature (e.g. a local --model)")
     parser.add_argument("--positives", type=int, help="held-out positive clips to use (default: all)")
     parser.add_argument("--speech-hours", type=float, help="dev speech to use, hours of content (default: all)")
     parser.add_argument("--music-hours", type=float, default=2.0, help="music, hours (default 2.0; 0 = none)")
@@ -229,6 +259,22 @@ def main() -> None:
     parser.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated subset of {','.join(ENGINES)}")
     parser.add_argument("--json", type=Path, help="write the full report here")
     args = parser.parse_args()
+    wake_word = args.wake_word.strip().lower()
+    engines = [e for e in args.engines.split(",") if e]
+    unknown = sorted(set(engines) - set(ENGINES))
+    if unknown:
+        parser.error(f"unknown engines {', '.join(unknown)} (choose from {', '.join(ENGINES)})")
+    wakegate_args: tuple[str, ...] = ()
+    if "wakegate" in engines:
+        # Find our model before building streams, so a missing one fails at once and clearly.
+        from firmware_py.errors import ModelError
+        from firmware_py.model import resolve_model
+
+        try:
+            model = resolve_model(args.model or wake_word)
+        except ModelError as exc:
+            parser.error(f"wakegate model for {wake_word!r}: {exc} (train it, or pass --model PATH)")
+        wakegate_args = ("--model", str(model.resolve())) + (("--allow-unsigned",) if args.allow_unsigned else ())
 
     if args.quick:
         sizes = QUICK_SIZES
@@ -237,19 +283,24 @@ def main() -> None:
                             music_hours=args.music_hours, noise_hours=args.noise_hours)
     started = time.time()
     log = lambda msg: print(f"[{time.time() - started:6.1f} s] {msg}", file=sys.stderr, flush=True)  # noqa: E731
-    stream_dir = build_streams(sizes, log)
+    stream_dir = build_streams(sizes, log, wake_word)
     meta = load_meta(stream_dir)
-    log(f"streams in {stream_dir}")
+    log(f"streams for {wake_word!r} in {stream_dir}")
 
     work_dir = stream_dir / "runs"
     work_dir.mkdir(exist_ok=True)
-    engines = [e for e in args.engines.split(",") if e]
-    evaluated, wall = [], {}
+    evaluated, skipped, wall = [], [], {}
     # One engine at a time, so no engine's timing competes with another's.
     for engine in engines:
         log(f"running {engine}")
-        path, wall[engine] = run_engine(engine, stream_dir, work_dir)
-        evaluated.append(evaluate(EngineResult(path, meta)))
+        path, wall[engine] = run_engine(engine, stream_dir, work_dir, wakegate_args if engine == "wakegate" else ())
+        with np.load(path) as z:
+            no_model = json.loads(str(z["summary"])).get("no_model")
+        if no_model:
+            log(f"{engine} skipped: {no_model}")
+            skipped.append({"engine": engine, "reason": no_model})
+        else:
+            evaluated.append(evaluate(EngineResult(path, meta)))
     log(f"running {BASELINE_ENGINE}")
     path, wall[BASELINE_ENGINE] = run_engine(BASELINE_ENGINE, stream_dir, work_dir)
     with np.load(path) as z:
@@ -259,14 +310,19 @@ def main() -> None:
     streams = meta["streams"]
     report = {
         "protocol": "/work/shared/notes/eval-protocol.md",
+        "wake_word": meta["wake_word"],
         "stream_dir": str(stream_dir),
         "sizes": meta["sizes"],
         "positive_clips": len(streams["positives"]["clip_starts"]),
         "positive_hours": streams["positives"]["hours"],
+        # Real recordings of the wake word, where there are any (none of "alexa").
+        "positive_real_clips": len(streams["positives_real"]["clip_starts"]) if "positives_real" in streams else None,
+        "positive_real_hours": streams["positives_real"]["hours"] if "positives_real" in streams else None,
         "negative_hours": {k: streams[k]["hours"] for k in NEGATIVE_STREAMS if k in streams},
         "negative_hours_total": sum(streams[k]["hours"] for k in NEGATIVE_STREAMS if k in streams),
         "music_skipped": meta.get("music_skipped"),
         "engines": evaluated,
+        "skipped_engines": skipped,
         "harness_only": harness,
         "engine_wall_s": wall,
         "total_wall_s": time.time() - started,
