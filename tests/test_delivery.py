@@ -178,3 +178,23 @@ def test_bad_sink_settings(tmp_path, data_dir, sink, message):
 def test_plain_http_to_this_host_or_when_allowed(tmp_path, data_dir):
     load_settings(config(tmp_path, data_dir, {"name": "x", "type": "webhook", "url": "http://127.0.0.1:9/hook"}))
     load_settings(config(tmp_path, data_dir, {"name": "x", "type": "webhook", "url": "http://nas.lan/hook", "allow_insecure_http": True}))
+
+
+def test_sends_share_one_tls_context_per_ca_file(tls):
+    """A context per send parsed the system's CA certificates every time and grew resident memory with
+    every clip sent (benchmarks/soak.py); one per CA file lives as long as the process."""
+    import urllib.request
+
+    from firmware_py.delivery import SinkSettings, _ssl_context, send
+
+    receiver = Receiver(tls[1], tls[2])
+    try:
+        sink = SinkSettings(name="hook", type="webhook", url=f"https://127.0.0.1:{receiver.port}/clips", ca_file=str(tls[0]))
+        before = _ssl_context.cache_info()
+        for _ in range(3):
+            assert send(sink, urllib.request.Request(sink.url, data=b"x", method="POST")) == 200
+        after = _ssl_context.cache_info()
+        assert after.misses - before.misses <= 1 and after.hits - before.hits >= 2
+        assert len(receiver.requests) == 3
+    finally:
+        receiver.close()
