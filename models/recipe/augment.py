@@ -96,6 +96,14 @@ def simulated_rooms(seed: int, count: int = 300) -> list[np.ndarray]:
     return rooms
 
 
+def vocal_tract_shift(rng: np.random.Generator, clip: np.ndarray, lo: float = 0.88, hi: float = 1.12) -> np.ndarray:
+    """Resample by a random factor and play back at 16 kHz: pitch and formants move together (a longer
+    or shorter vocal tract, another speaker), duration the other way. Applied alike to positives and
+    negatives, so it is never a cue."""
+    factor = rng.uniform(lo, hi)
+    return soxr.resample(clip.astype(np.float32), SAMPLE_RATE, int(SAMPLE_RATE * factor)).astype(np.float32)
+
+
 def reverberate(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
     n = len(x) + len(ir) - 1
     size = 1 << (n - 1).bit_length()
@@ -168,6 +176,8 @@ class WindowMaker:
         """The wake word ending between 40 % of the window and 0.35 s before its end; maybe with speech around."""
         rng = self.rng
         word = trim_silence(word)
+        if rng.random() < 0.5:
+            word = vocal_tract_shift(rng, word)
         word_end = int(rng.uniform(0.4 * self.length, self.length - 0.35 * SAMPLE_RATE))
         canvas = np.zeros(self.length, np.float32)
         self._place(canvas, word, word_end, 1.0)
@@ -188,6 +198,8 @@ class WindowMaker:
             canvas += rng.standard_normal(self.length).astype(np.float32) * 1e-3
         else:
             clip = trim_silence(clip)
+            if rng.random() < 0.5:
+                clip = vocal_tract_shift(rng, clip)
             end = int(rng.uniform(0.3 * self.length, self.length + 0.5 * len(clip)))
             self._place(canvas, clip, end, 1.0)
             if rng.random() < 0.3:

@@ -47,7 +47,10 @@ def _with_level(x: np.ndarray, dbfs: float) -> np.ndarray:
 
 def positive_peak_scores(session, clips: list[np.ndarray], noise: np.ndarray | None, snr_db: float,
                          seed: int = 0) -> np.ndarray:
-    """Highest score from 0.1 s before to 1 s after each wake word's end; the word has 1 s of lead-in.
+    """Highest score from the clip's start to 1 s after its end; the word has 1 s of lead-in.
+
+    From the start, not from shortly before the end: a real recording keeps its room noise, so trimming
+    does not find where the word stops, and the word may end a second before the clip does.
 
     `noise` (a long dev noise stream) is added at `snr_db` below the word's active level; without it a
     faint hiss (60 dB down) stands in for a quiet room.
@@ -65,7 +68,7 @@ def positive_peak_scores(session, clips: list[np.ndarray], noise: np.ndarray | N
             audio += rng.standard_normal(len(audio)).astype(np.float32) * 32768 * 10 ** ((EVAL_LEVEL_DBFS - 60) / 20)
         scores = stream_scores(session, stream_features(np.clip(audio, -32768, 32767).astype(np.int16)))
         end_frame = (lead + len(word)) // HOP
-        peaks.append(float(scores[max(0, end_frame - 10) : end_frame + 100].max()))
+        peaks.append(float(scores[lead // HOP : end_frame + 100].max()))
     return np.array(peaks)
 
 

@@ -24,7 +24,8 @@ nice -n 5 .venv/bin/python -m models.recipe.train --phrase {phrase} --out {onnx}
 def _fa_rows(streams: list[dict]) -> str:
     rows = []
     for s in streams:
-        labels = ", ".join(f"{k} {v}" for k, v in s["wake_word_clips_by_label"].items()) or "–"
+        items = list(s["wake_word_clips_by_label"].items())
+        labels = ", ".join(f"{k} {v}" for k, v in items[:12]) + (f", … ({len(items)} labels)" if len(items) > 12 else "") or "–"
         hits = ", ".join(f"{k}: {v}" for k, v in s["by_label"].items()) or "none"
         rows.append(f"| {s['stream']} | {s['hours']:.3f} | {s['clips']} | {s['false_accepts']} | {s['fa_per_hour']:.2f} | {hits} | {labels} |")
     return "\n".join(rows)
@@ -62,6 +63,9 @@ def _recipe_line(metrics: dict) -> str:
     recipe = metrics.get("recipe")
     if not recipe:
         return ""
+    if recipe["synthesis_s"] < 60:
+        return (f"\nThe one command above ran in {recipe['total_wall_s'] / 60:.0f} min on this machine ({recipe['cpu_count']} CPU "
+                "cores), reusing the synthesis of an earlier run (cached in `models/work/tts/`); see Limitations for a run from scratch.\n")
     return (f"\nThe one command above ran in {recipe['total_wall_s'] / 60:.0f} min on this machine "
             f"({recipe['cpu_count']} CPU cores: real data {recipe['real_data_s'] / 60:.1f} min, synthesis "
             f"{recipe['synthesis_s'] / 60:.1f} min, training and evaluation {recipe['training_and_evaluation_s'] / 60:.1f} min).\n")
@@ -128,7 +132,7 @@ All audio was turned into features with `firmware_py.features.LogMel` after wave
 - Background: {data['noise_clips']} clips ({data['noise_hours']} h) of ESC-10 environmental sounds, Precise room
   tone and {data.get('procedural_music_hours', 0)} h of procedural music (`models/recipe/music.py`: chords, bass, melody and drums at random
   tempo, key and timbre; no recorded music is trained on), plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
-  reverberation (30 %{'; 300 simulated shoebox rooms from pyroomacoustics, RT60 0.15–0.8 s, talker 0.5–5 m away' if metrics.get('recipe') else ''}), telephone band (15 %), level −45…+1 dBFS peak with clipping.
+  reverberation (30 %{'; 300 simulated shoebox rooms from pyroomacoustics, RT60 0.15–0.8 s, talker 0.5–5 m away' if metrics.get('recipe') else ''}), telephone band (15 %), level −45…+1 dBFS peak with clipping{'; vocal-tract-length shift (resampling ×0.88–1.12: pitch and formants together) of half the positives and half the negatives alike' if metrics.get('recipe') else ''}.
 - {f"{data['windows_seen']:,} training windows" if data['windows_seen'] else "Training windows"} of 2 s, freshly augmented.
 
 Split: real data by `speaker_or_session` (CRC32 hash, 20 % dev; Precise dev = contributors Kris Gesling
@@ -140,7 +144,7 @@ never appear in training, not even in blends.
 Commands (from the repository root; seeds fixed):
 
 ```sh
-{commands or TRAIN_COMMANDS.format(phrase=phrase, onnx=onnx_path, train_args=train_args)}
+{commands or metrics.get("recipe", {}).get("command") or TRAIN_COMMANDS.format(phrase=phrase, onnx=onnx_path, train_args=train_args)}
 ```
 
 Evaluation streams the exported ONNX file in 4-frame calls with state carried, like the device, and
