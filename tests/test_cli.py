@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -215,3 +216,18 @@ def test_demo_on_the_bundled_fixture_keeps_the_command_and_nothing_else(tmp_path
     assert 5.8 < start < 7.19 and 9.2 < start + len(audio) / RATE < 9.8
     again = wakegate("demo", "--fixture", "--data-dir", data_dir)  # keys are made once
     assert again.returncode == 0 and "made an owner key pair" not in again.stdout.decode()
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+def test_both_shipped_models_run_side_by_side(tmp_path):
+    """computer and alexa, signature-checked, in one detector: each answers to its own word only."""
+    spoken = tmp_path / "computer.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(spoken), "Hey, okay. Computer."], check=True, capture_output=True)
+    audio, rate = sf.read(spoken, dtype="float32")
+    padded = tmp_path / "padded.wav"
+    sf.write(padded, np.concatenate([np.zeros(rate), audio, np.zeros(rate)]), rate)
+    for path, expected in ((padded, "computer"), (REPO / "firmware_py" / "data" / "demo.flac", "alexa")):
+        result = wakegate("detect", "--model", "computer", "--model", "alexa", path)
+        assert result.returncode == 0, result.stderr
+        events = [json.loads(line) for line in result.stdout.decode().splitlines()]
+        assert [e["wake_word"] for e in events if e["event"] == "detection"] == [expected]
