@@ -143,16 +143,11 @@ def _dev_talkers(wake_word: str):
 def _real_positive_clips(wake_word: str) -> tuple[list[np.ndarray], list[str], list[str]]:
     """Every real recording of the wake word in both splits (the recipe trains on none of them),
     trimmed; with their labels and speakers. Empty when there are none (e.g. "alexa")."""
-    from models.recipe.real_data import load_split, says_phrase
+    from models.recipe.real_data import load_split, phrase_recordings
 
-    clips, labels, speakers = [], [], []
-    for split in ("train", "dev"):
-        part = _dev_split() if split == "dev" else load_split(split)
-        part = part.select(says_phrase(part.labels, wake_word))
-        clips += [_trim(part.clip(i)) for i in range(len(part))]
-        labels += [str(x) for x in part.labels]
-        speakers += [str(x) for x in part.speakers]
-    return clips, labels, speakers
+    recordings = phrase_recordings(wake_word, load_split("train"), _dev_split())
+    return ([_trim(clip) for clip, _, _ in recordings], [label for _, label, _ in recordings],
+            [speaker for _, _, speaker in recordings])
 
 
 def _music_clips(max_hours: float | None) -> list[np.ndarray]:

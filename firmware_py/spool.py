@@ -164,11 +164,11 @@ class Spool:
         sealed = seal(wav_bytes(clip.audio, clip.sample_rate), meta, self.owner)
         path = self.dir / f"{clip_id}{CLIP_SUFFIX}"
         with self._lock:
-            self._follow_clock()
+            scanned = self._scan_following_clock()
             try:
                 ensure_private_dir(self.data_dir)
                 ensure_private_dir(self.dir)
-                newest = self._make_room(len(sealed))
+                newest = self._make_room(scanned, len(sealed))
                 if before_commit is not None:
                     before_commit(meta)
                 # The write order is the spool's order (oldest is dropped first): never older than the
@@ -191,9 +191,8 @@ class Spool:
 
             logging.getLogger("wakegate").error("audit log: cannot record %s %s (%s): %s", event, clip_id, details, exc.strerror)
 
-    def _make_room(self, incoming: int) -> int:
-        """Drop the oldest clips until ``incoming`` bytes fit; returns the newest clip's mtime (ns)."""
-        scanned = self._scan()
+    def _make_room(self, scanned: list[tuple[int, StoredClip]], incoming: int) -> int:
+        """Drop the oldest of the ``scanned`` clips until ``incoming`` bytes fit; returns the newest clip's mtime (ns)."""
         newest = scanned[-1][0] if scanned else 0
         clips = [clip for _, clip in scanned]
         total = sum(c.size for c in clips)
@@ -247,8 +246,9 @@ class Spool:
             self.audit.append(event, stored.clip_id, **details)
         return stored
 
-    def _follow_clock(self) -> None:
-        """Move every clip's stored-at time by however far the wall clock jumped since the last look."""
+    def _scan_following_clock(self) -> list[tuple[int, StoredClip]]:
+        """``_scan()``, after moving every clip's stored-at time by however far the wall clock jumped
+        since the last look."""
         now = self._clock()
         offset = now - self._steady_clock()
         jump = 0.0 if self._wall_minus_steady is None else offset - self._wall_minus_steady
@@ -257,26 +257,29 @@ class Spool:
         clock_set = now >= PLAUSIBLE_SINCE_S
         unset = [mtime for mtime, _ in scanned if mtime < PLAUSIBLE_SINCE_S * 10**9] if clock_set else []
         if abs(jump) < CLOCK_JUMP_S and not unset:
-            return
+            return scanned
         # Clips stored while the clock was unset: the newest of them becomes "now", the rest keep their spacing.
         shift_unset = now - max(unset) / 1e9 if unset else 0.0
+        followed = []
         for mtime, stored in scanned:
             moved = mtime + int((shift_unset if mtime < PLAUSIBLE_SINCE_S * 10**9 and unset else jump) * 1e9)
             try:
                 os.utime(stored.path, ns=(moved, moved))
             except FileNotFoundError:
-                pass  # deleted meanwhile
+                continue  # deleted meanwhile
+            followed.append((moved, stored))
         if abs(jump) >= CLOCK_JUMP_S:
             import logging
 
             logging.getLogger("wakegate").warning("wall clock jumped %+.0f s; clip ages kept as they were", jump)
+        return sorted(followed, key=lambda c: (c[0], str(c[1].meta.get("time", ""))))  # as _scan orders
 
     def purge(self, older_than_s: float = 0.0) -> list[StoredClip]:
         purged = []
         with self._lock:
-            self._follow_clock()
+            scanned = self._scan_following_clock()
             cutoff_ns = (self._clock() - older_than_s) * 1e9
-            for mtime, stored in self._scan():
+            for mtime, stored in scanned:
                 # older_than_s = 0 is "every clip", even one stored after a clock that has since jumped back.
                 if mtime <= cutoff_ns or older_than_s <= 0:
                     stored.path.unlink(missing_ok=True)

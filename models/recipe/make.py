@@ -48,7 +48,7 @@ def main() -> None:
     stages: dict[str, float] = {}
     started = time.time()
 
-    real_data.load_split("train"), real_data.load_split("dev"), real_data.load_dev_music()
+    real_data.ensure_cached()
     stages["real_data_s"] = time.time() - started
     synthesize.synthesise(args.phrase, args.scale, threads=2)
     stages["synthesis_s"] = time.time() - started - sum(stages.values())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 SAMPLE_RATE = 16000
+PIECES, PIECE_S = 60, 30.0  # 0.5 h of training music
 # Major and minor triads and sevenths, as semitones above the root.
 CHORDS = [(0, 4, 7), (0, 3, 7), (0, 4, 7, 11), (0, 3, 7, 10), (0, 4, 7, 10), (0, 5, 7)]
 PROGRESSIONS = [(0, 5, 7, 0), (0, 9, 5, 7), (0, 7, 9, 5), (2, 7, 0, 0), (0, 3, 5, 7), (9, 5, 0, 7)]
@@ -75,7 +76,7 @@ def piece(rng: np.random.Generator, seconds: float) -> np.ndarray:
     return out / (np.max(np.abs(out)) + 1e-9)
 
 
-def training_music(seed: int, pieces: int = 60, seconds: float = 30.0) -> list[np.ndarray]:
-    """`pieces` pieces as int16 clips at 16 kHz (60 × 30 s = 0.5 h by default; ~10 s to make)."""
+def training_music(seed: int, pieces: int = PIECES, seconds: float = PIECE_S) -> list[np.ndarray]:
+    """`pieces` pieces as int16 clips at 16 kHz (0.5 h by default; ~25 s to make)."""
     rng = np.random.default_rng(seed)
     return [(piece(rng, seconds) * 16000).astype(np.int16) for _ in range(pieces)]

@@ -63,6 +63,12 @@ def says_phrase(labels: np.ndarray, phrase: str) -> np.ndarray:
     return np.array([bool(pattern.search(str(label).lower())) for label in labels], dtype=bool)
 
 
+def phrase_recordings(phrase: str, *splits: ClipSet) -> list[tuple[np.ndarray, str, str]]:
+    """Every real recording of the phrase in these splits, as (clip, label, speaker)."""
+    return [(s.clip(i), str(s.labels[i]), str(s.speakers[i]))
+            for s in splits for i in np.flatnonzero(says_phrase(s.labels, phrase))]
+
+
 def is_dev(path: str, speaker: str) -> bool:
     if "/room-tone/" in path:
         # One contributor, nine clips: split by file instead of by speaker.
@@ -107,21 +113,39 @@ def load_split(split: str) -> ClipSet:
         return ClipSet(z["audio"], z["offsets"], z["kinds"], z["labels"], z["speakers"])
 
 
+def _music_cache_path() -> str:
+    return os.path.join(WORK_DIR, "real", "music_dev.npz")
+
+
+def _build_music_cache() -> bool:
+    """Decode all of wesnoth-1.16-music to 16 kHz once; False when the package is not installed."""
+    files = sorted(glob.glob(os.path.join(MUSIC_DIR, "*.ogg")))
+    if not files:
+        return False
+    clips = []
+    for file in files:
+        audio, rate = soundfile.read(file, dtype="float32")
+        clips.append(to_int16_16k(audio, rate))
+    os.makedirs(os.path.dirname(_music_cache_path()), exist_ok=True)
+    np.savez(_music_cache_path(), audio=np.concatenate(clips),
+             offsets=np.cumsum([0] + [len(c) for c in clips]).astype(np.int64),
+             names=np.array([os.path.basename(f) for f in files]))
+    return True
+
+
+def ensure_cached() -> None:
+    """Both splits and the held-out music decoded and cached (each once), without loading them."""
+    if not all(os.path.exists(_cache_path(split)) for split in ("train", "dev")):
+        build_cache()
+    if not os.path.exists(_music_cache_path()):
+        _build_music_cache()
+
+
 def load_dev_music() -> ClipSet | None:
     """All of wesnoth-1.16-music at 16 kHz (2.1 h, cached), or None when the package is not installed."""
-    path = os.path.join(WORK_DIR, "real", "music_dev.npz")
-    if not os.path.exists(path):
-        files = sorted(glob.glob(os.path.join(MUSIC_DIR, "*.ogg")))
-        if not files:
-            return None
-        clips = []
-        for file in files:
-            audio, rate = soundfile.read(file, dtype="float32")
-            clips.append(to_int16_16k(audio, rate))
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        np.savez(path, audio=np.concatenate(clips), offsets=np.cumsum([0] + [len(c) for c in clips]).astype(np.int64),
-                 names=np.array([os.path.basename(f) for f in files]))
-    with np.load(path) as z:
+    if not os.path.exists(_music_cache_path()) and not _build_music_cache():
+        return None
+    with np.load(_music_cache_path()) as z:
         n = len(z["names"])
         return ClipSet(z["audio"], z["offsets"], np.array(["music"] * n), z["names"], np.array(["wesnoth"] * n))
 

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import time
+from collections import Counter
 
 import numpy as np
 import torch
@@ -108,20 +109,6 @@ def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_si
     return model.eval()
 
 
-def real_positives(phrase: str, *splits: real_data.ClipSet) -> list[np.ndarray]:
-    """Every real recording of the phrase, from both splits (none of them is ever trained on)."""
-    return [s.clip(i) for s in splits for i in np.flatnonzero(real_data.says_phrase(s.labels, phrase))]
-
-
-def real_labels(phrase: str, *splits: real_data.ClipSet) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for s in splits:
-        for i in np.flatnonzero(real_data.says_phrase(s.labels, phrase)):
-            key = f"{s.labels[i]} ({s.speakers[i]})"
-            counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
 def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_data.ClipSet,
                    threshold: float | None) -> dict:
     """Calibrate (when `threshold` is None) on half the dev speakers, then measure everything at that threshold."""
@@ -149,7 +136,9 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
     for (_, text), peak in zip(confusable_clips, confusables):
         hits, total = (int(x) for x in accepted_texts.get(text, "0/0").split("/"))
         accepted_texts[text] = f"{hits + int(peak >= threshold)}/{total + 1}"
-    real = real_positives(phrase, train, dev)
+    recordings = real_data.phrase_recordings(phrase, train, dev)  # both splits: none is ever trained on
+    real = [clip for clip, _, _ in recordings]
+    real_labels = dict(Counter(f"{label} ({speaker})" for _, label, speaker in recordings))
     real_clean = evaluate.positive_peak_scores(session, real, None, 0.0) if real else np.zeros(0)
     real_noisy = evaluate.positive_peak_scores(session, real, dev_noise_audio, 10.0) if real else np.zeros(0)
     rate = lambda peaks, t: round(float(np.mean(peaks >= t)), 4) if len(peaks) else None  # noqa: E731
@@ -165,7 +154,7 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
             for voice in sorted({spec["voice"] for _, spec in positives_with_spec})
         },
         "real_positives": len(real),
-        "real_positive_labels": real_labels(phrase, train, dev),
+        "real_positive_labels": real_labels,
         "recall_real_clean": rate(real_clean, threshold),
         "recall_real_noise_10db": rate(real_noisy, threshold),
         "tts_confusables_dev": len(confusables),
@@ -242,7 +231,7 @@ def run(args: argparse.Namespace) -> dict:
         "real_speech_hours": round(sum(len(c) for c in pools.real_speech) / 16000 / 3600, 3),
         "noise_clips": len(pools.noises),
         "noise_hours": round(sum(len(c) for c in pools.noises) / 16000 / 3600, 3),
-        "procedural_music_hours": round(sum(len(c) for c in music.training_music(args.seed)) / 16000 / 3600, 3),
+        "procedural_music_hours": round(music.PIECES * music.PIECE_S / 3600, 3),
         "windows_seen": 0 if args.from_checkpoint else args.epochs * args.steps_per_epoch * args.batch_size,
     }
     metrics.update({"verify": check, "train_wall_s": round(train_s), "total_wall_s": round(time.time() - started),
