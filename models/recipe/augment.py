@@ -64,9 +64,9 @@ def synthetic_room(rng: np.random.Generator) -> np.ndarray:
 
 
 def simulated_rooms(seed: int, count: int = 300) -> list[np.ndarray]:
-    """Impulse responses of simulated shoebox rooms (pyroomacoustics, image source method): living rooms
-    to halls, RT60 0.15–0.8 s, the talker 0.5–5 m from the microphone, which is often near a wall or on a
-    table, as on a smart speaker. ~20 s for 300 rooms."""
+    """Impulse responses of simulated shoebox rooms (pyroomacoustics, image source method): small rooms
+    to halls, RT60 0.15–0.8 s, the microphone anywhere from 0.1 m off a wall at 0.5–1.5 m height (shelf,
+    table), the talker 0.5–5 m away. A few seconds for 300 rooms."""
     import pyroomacoustics as pra
 
     rng = np.random.default_rng(seed)
