@@ -36,3 +36,43 @@ def test_simulated_rooms_start_at_the_direct_sound_and_decay():
         assert np.argmax(np.abs(ir)) <= 40  # the word's end stays where its labels put it
         tail = ir[int(0.1 * 16000) :]
         assert np.sum(tail**2) < np.sum(ir[: int(0.1 * 16000)] ** 2)
+
+
+def _band_db(x: np.ndarray, lo: float, hi: float) -> float:
+    spectrum = np.abs(np.fft.rfft(x.astype(np.float64))) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / 16000)
+    return float(10 * np.log10(spectrum[(f >= lo) & (f < hi)].mean()))
+
+
+def test_microphone_responses_differ_roll_off_the_top_and_keep_length():
+    from models.recipe.augment import microphone_response
+
+    rng = np.random.default_rng(5)
+    noise = rng.standard_normal(24001).astype(np.float32)  # odd length: the padding must still fit
+    outputs = [microphone_response(rng, noise) for _ in range(40)]
+    assert all(y.shape == noise.shape and y.dtype == np.float32 for y in outputs)
+    top_minus_mid = np.array([_band_db(y, 7000, 8000) - _band_db(y, 800, 1200) for y in outputs])
+    assert np.median(top_minus_mid) < -10  # most capsules roll off well before 8 kHz
+    assert top_minus_mid.std() > 5  # and each differently: the model must not learn one response
+    again = microphone_response(np.random.default_rng(9), noise)
+    assert np.array_equal(again, microphone_response(np.random.default_rng(9), noise))
+
+
+def test_microphone_response_does_not_wrap_the_end_of_a_window_into_its_start():
+    from models.recipe.augment import microphone_response
+
+    click_at_the_end = np.zeros(32000, np.float32)
+    click_at_the_end[-1] = 30000.0
+    for seed in range(10):
+        y = microphone_response(np.random.default_rng(seed), click_at_the_end)
+        assert np.abs(y[:16000]).max() < 1e-3 * np.abs(y).max()
+
+
+def test_soft_clip_saturates_but_keeps_the_peak_and_the_sign():
+    from models.recipe.augment import soft_clip
+
+    x = np.sin(np.linspace(0, 20 * np.pi, 8000)).astype(np.float32) * 1000
+    y = soft_clip(np.random.default_rng(1), x)
+    assert np.abs(y).max() <= np.abs(x).max() + 1e-3
+    assert np.all(np.sign(y) == np.sign(x))
+    assert np.mean(np.abs(y)) > np.mean(np.abs(x))  # flattened tops: more energy near the peak

@@ -116,8 +116,39 @@ def telephone_band(x: np.ndarray) -> np.ndarray:
     return soxr.resample(soxr.resample(x, SAMPLE_RATE, 8000), 8000, SAMPLE_RATE)[: len(x)].astype(np.float32)
 
 
+def microphone_response(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """A random microphone, enclosure and preamp, as one smooth zero-phase gain curve: a spectral tilt,
+    a low cut (50–400 Hz), a high cut (3–8 kHz, steep) and up to three resonances or dips of ±10 dB.
+
+    TTS voices all share one bright, flat studio response; real voices come through every kind of
+    capsule and case (the peers train with parametric EQ for the same reason). Applied to positives
+    and negatives alike, so no response is a cue.
+    """
+    f = np.linspace(10.0, SAMPLE_RATE / 2, 513)  # the curve is smooth: design it coarse, interpolate
+    gain_db = rng.uniform(-4.0, 2.0) * np.log2(f / 1000.0)
+    gain_db -= 12.0 * np.maximum(0.0, np.log2(rng.uniform(50, 400) / f))
+    gain_db -= 30.0 * np.maximum(0.0, np.log2(f / rng.uniform(3000, 8000)))
+    for _ in range(int(rng.integers(0, 4))):
+        octaves = np.log2(f / np.exp(rng.uniform(np.log(150), np.log(6000))))
+        gain_db += rng.uniform(-10, 10) * np.exp(-0.5 * (octaves / rng.uniform(0.2, 1.0)) ** 2)
+    size = len(x) + 2048 + (len(x) % 2)  # padded, so the filter's ringing does not wrap around
+    gain = np.interp(np.fft.rfftfreq(size, 1 / SAMPLE_RATE), f, 10 ** (np.maximum(gain_db, -80.0) / 20))
+    return np.fft.irfft(np.fft.rfft(x, size) * gain, size)[: len(x)].astype(np.float32)
+
+
+def soft_clip(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """An overdriven preamp: tanh saturation with 3–20 dB of drive above the peak."""
+    peak = np.max(np.abs(x)) + 1e-9
+    drive = 10 ** (rng.uniform(3, 20) / 20)
+    return (np.tanh(x / peak * drive) * peak).astype(np.float32)
+
+
 def finish(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     """Random channel effects and overall gain, then int16 with clipping (as a real ADC would)."""
+    if rng.random() < 0.8:
+        x = microphone_response(rng, x)
+    if rng.random() < 0.1:
+        x = soft_clip(rng, x)
     if rng.random() < 0.15:
         x = telephone_band(x)
     peak = np.max(np.abs(x)) + 1e-9

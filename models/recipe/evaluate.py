@@ -24,9 +24,10 @@ REFRACTORY_FRAMES = 200  # 2.0 s, firmware_py's DetectorSettings.refractory_s de
 EVAL_LEVEL_DBFS = -26.0  # active speech level of evaluation positives
 
 
-def stream_features(audio: np.ndarray, chunk_s: float = 60.0) -> np.ndarray:
-    """Log-mel of a long stream, pushed in chunks (identical to one batch call, less memory)."""
-    frontend = LogMel(FeatureConfig())
+def stream_features(session, audio: np.ndarray, chunk_s: float = 60.0) -> np.ndarray:
+    """The session's model's own log-mel (from its metadata) of a long stream, pushed in chunks
+    (identical to one batch call, less memory)."""
+    frontend = LogMel(FeatureConfig.from_json(session.get_modelmeta().custom_metadata_map["wakegate.features"]))
     step = int(chunk_s * 16000)
     return np.concatenate([frontend.push(audio[i : i + step]) for i in range(0, len(audio), step)])
 
@@ -66,7 +67,7 @@ def positive_peak_scores(session, clips: list[np.ndarray], noise: np.ndarray | N
             audio += _with_level(background, EVAL_LEVEL_DBFS - snr_db)
         else:
             audio += rng.standard_normal(len(audio)).astype(np.float32) * 32768 * 10 ** ((EVAL_LEVEL_DBFS - 60) / 20)
-        scores = stream_scores(session, stream_features(np.clip(audio, -32768, 32767).astype(np.int16)))
+        scores = stream_scores(session, stream_features(session, np.clip(audio, -32768, 32767).astype(np.int16)))
         end_frame = (lead + len(word)) // HOP
         peaks.append(float(scores[lead // HOP : end_frame + 100].max()))
     return np.array(peaks)
@@ -77,7 +78,7 @@ def clip_peak_scores(session, clips: list[np.ndarray]) -> np.ndarray:
     peaks = []
     for clip in clips:
         audio = np.concatenate((np.zeros(8000, np.int16), clip, np.zeros(8000, np.int16)))
-        peaks.append(float(stream_scores(session, stream_features(audio)).max()))
+        peaks.append(float(stream_scores(session, stream_features(session, audio)).max()))
     return np.array(peaks)
 
 
@@ -87,7 +88,7 @@ class NegativeStream:
     def __init__(self, session, clips: ClipSet, name: str):
         self.name = name
         self.clips = clips
-        self.scores = stream_scores(session, stream_features(clips.audio))
+        self.scores = stream_scores(session, stream_features(session, clips.audio))
         self.hours = len(clips.audio) / 16000 / 3600
 
     def false_accepts(self, threshold: float) -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 
 import numpy as np
@@ -11,11 +10,8 @@ import onnx
 import onnxruntime
 import torch
 
+from .dataset import FEATURES
 from .model import StreamingWakeWord, WakeWordTCN
-from .paths import REPO_ROOT
-
-sys.path.insert(0, REPO_ROOT)
-from firmware_py.features import FeatureConfig  # noqa: E402
 
 STEP_FRAMES = 4
 MAX_FILE_BYTES = 250_000
@@ -37,7 +33,7 @@ def export_onnx(model: WakeWordTCN, path: str, wake_word: str, version: str, thr
             dynamic_axes={"features": {1: "T"}, "scores": {1: "T"}},
         )
         graph = onnx.load(raw_path)  # one self-contained file: weights are small, no external data
-    config = FeatureConfig()
+    config = FEATURES
     metadata = {
         "wakegate.format": "1",
         "wakegate.wake_word": wake_word,

@@ -74,6 +74,7 @@ def _recipe_line(metrics: dict) -> str:
 def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None = None) -> str:
     model = onnx.load(onnx_path)
     meta = {p.key: p.value for p in model.metadata_props}
+    features = json.loads(meta["wakegate.features"])
     with open(onnx_path, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     size = os.path.getsize(onnx_path)
@@ -103,7 +104,7 @@ def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None
 
 ## Architecture
 
-Streaming causal temporal CNN over 40 log-mel bands (10 ms hop): per-band mean/std normalisation
+Streaming causal temporal CNN over {features['n_mels']} log-mel bands ({features['fmin']:g} Hz–{features['fmax'] / 1000:g} kHz, 10 ms hop): per-band mean/std normalisation
 (constants inside the graph) → causal Conv1d(40→{CHANNELS}, k={KERNEL}) → BatchNorm → ReLU → {len(DILATIONS)} residual
 blocks [depthwise causal Conv1d(k={KERNEL}, dilation {", ".join(map(str, DILATIONS))}) → pointwise Conv1d → BatchNorm → ReLU,
 plus skip] → Conv1d({CHANNELS}→1) → sigmoid. Receptive field 129 frames (1.29 s). Each conv's last
@@ -132,7 +133,7 @@ All audio was turned into features with `firmware_py.features.LogMel` after wave
 - Background: {data['noise_clips']} clips ({data['noise_hours']} h) of ESC-10 environmental sounds, Precise room
   tone and {data.get('procedural_music_hours', 0)} h of procedural music (`models/recipe/music.py`: chords, bass, melody and drums at random
   tempo, key and timbre; no recorded music is trained on), plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
-  reverberation (30 %{'; 300 simulated shoebox rooms from pyroomacoustics, RT60 0.15–0.8 s, talker 0.5–5 m away' if metrics.get('recipe') else ''}), telephone band (15 %), level −45…+1 dBFS peak with clipping{'; vocal-tract-length shift (resampling ×0.88–1.12: pitch and formants together) of half the positives and half the negatives alike' if metrics.get('recipe') else ''}.
+  reverberation (30 %{'; 300 simulated shoebox rooms from pyroomacoustics, RT60 0.15–0.8 s, talker 0.5–5 m away' if metrics.get('recipe') else ''}), {'random microphone response (80 %: spectral tilt, low cut 50–400 Hz, high cut 3–8 kHz, up to three ±10 dB resonances), overdriven preamp (10 %: tanh saturation), ' if data.get('microphone_responses') else ''}telephone band (15 %), level −45…+1 dBFS peak with clipping{'; vocal-tract-length shift (resampling ×0.88–1.12: pitch and formants together) of half the positives and half the negatives alike' if metrics.get('recipe') else ''}.
 - {f"{data['windows_seen']:,} training windows" if data['windows_seen'] else "Training windows"} of 2 s, freshly augmented.
 
 Split: real data by `speaker_or_session` (CRC32 hash, 20 % dev; Precise dev = contributors Kris Gesling

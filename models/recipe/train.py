@@ -233,6 +233,7 @@ def run(args: argparse.Namespace) -> dict:
         "noise_hours": round(sum(len(c) for c in pools.noises) / 16000 / 3600, 3),
         "procedural_music_hours": round(music.PIECES * music.PIECE_S / 3600, 3),
         "windows_seen": 0 if args.from_checkpoint else args.epochs * args.steps_per_epoch * args.batch_size,
+        "microphone_responses": True,  # augment.microphone_response and soft_clip (older models: absent)
     }
     metrics.update({"verify": check, "train_wall_s": round(train_s), "total_wall_s": round(time.time() - started),
                     "args": vars(args), "parameters": sum(p.numel() for p in model.parameters())})
