@@ -127,6 +127,12 @@ def remove_stale_temp(folder: Path, older_than_s: float = STALE_TEMP_S) -> int:
     return removed
 
 
+def _oldest_first(clips: list[tuple[int, StoredClip]]) -> list[tuple[int, StoredClip]]:
+    """(mtime ns, clip) pairs in the order they were written: ``store`` keeps each clip's mtime above the
+    one before, whatever the wall clock did (the metadata time, from the wall clock, can jump back)."""
+    return sorted(clips, key=lambda c: (c[0], str(c[1].meta.get("time", ""))))
+
+
 class Spool:
     """Sealed clips in ``<data_dir>/spool``; created on the first clip, so listening never touches disk.
 
@@ -223,9 +229,7 @@ class Spool:
             except FileNotFoundError:
                 continue  # deleted meanwhile (delivered, or by the owner)
             clips.append((stat.st_mtime_ns, StoredClip(path.stem, path, meta, stat.st_size)))
-        # Oldest first, in the order they were written: ``store`` keeps each clip's mtime above the one
-        # before, whatever the wall clock did (the metadata time, from the wall clock, can jump back).
-        return sorted(clips, key=lambda c: (c[0], str(c[1].meta.get("time", ""))))
+        return _oldest_first(clips)
 
     def find(self, clip_id: str) -> StoredClip:
         matches = [c for c in self.list() if c.clip_id.startswith(clip_id)] if clip_id else []
@@ -272,7 +276,7 @@ class Spool:
             import logging
 
             logging.getLogger("wakegate").warning("wall clock jumped %+.0f s; clip ages kept as they were", jump)
-        return sorted(followed, key=lambda c: (c[0], str(c[1].meta.get("time", ""))))  # as _scan orders
+        return _oldest_first(followed)
 
     def purge(self, older_than_s: float = 0.0) -> list[StoredClip]:
         purged = []

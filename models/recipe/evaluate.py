@@ -24,10 +24,14 @@ REFRACTORY_FRAMES = 200  # 2.0 s, firmware_py's DetectorSettings.refractory_s de
 EVAL_LEVEL_DBFS = -26.0  # active speech level of evaluation positives
 
 
-def stream_features(session, audio: np.ndarray, chunk_s: float = 60.0) -> np.ndarray:
-    """The session's model's own log-mel (from its metadata) of a long stream, pushed in chunks
-    (identical to one batch call, less memory)."""
-    frontend = LogMel(FeatureConfig.from_json(session.get_modelmeta().custom_metadata_map["wakegate.features"]))
+def model_features(session) -> FeatureConfig:
+    """The front-end the session's model was trained with (from its metadata)."""
+    return FeatureConfig.from_json(session.get_modelmeta().custom_metadata_map["wakegate.features"])
+
+
+def stream_features(config: FeatureConfig, audio: np.ndarray, chunk_s: float = 60.0) -> np.ndarray:
+    """Log-mel of a long stream, pushed in chunks (identical to one batch call, less memory)."""
+    frontend = LogMel(config)
     step = int(chunk_s * 16000)
     return np.concatenate([frontend.push(audio[i : i + step]) for i in range(0, len(audio), step)])
 
@@ -57,6 +61,7 @@ def positive_peak_scores(session, clips: list[np.ndarray], noise: np.ndarray | N
     faint hiss (60 dB down) stands in for a quiet room.
     """
     rng = np.random.default_rng(seed)
+    config = model_features(session)
     peaks = []
     for clip in clips:
         word = _with_level(augment.trim_silence(clip), EVAL_LEVEL_DBFS)
@@ -67,7 +72,7 @@ def positive_peak_scores(session, clips: list[np.ndarray], noise: np.ndarray | N
             audio += _with_level(background, EVAL_LEVEL_DBFS - snr_db)
         else:
             audio += rng.standard_normal(len(audio)).astype(np.float32) * 32768 * 10 ** ((EVAL_LEVEL_DBFS - 60) / 20)
-        scores = stream_scores(session, stream_features(session, np.clip(audio, -32768, 32767).astype(np.int16)))
+        scores = stream_scores(session, stream_features(config, np.clip(audio, -32768, 32767).astype(np.int16)))
         end_frame = (lead + len(word)) // HOP
         peaks.append(float(scores[lead // HOP : end_frame + 100].max()))
     return np.array(peaks)
@@ -75,10 +80,11 @@ def positive_peak_scores(session, clips: list[np.ndarray], noise: np.ndarray | N
 
 def clip_peak_scores(session, clips: list[np.ndarray]) -> np.ndarray:
     """Highest score over each (negative) clip, each streamed on its own after 0.5 s of silence."""
+    config = model_features(session)
     peaks = []
     for clip in clips:
         audio = np.concatenate((np.zeros(8000, np.int16), clip, np.zeros(8000, np.int16)))
-        peaks.append(float(stream_scores(session, stream_features(session, audio)).max()))
+        peaks.append(float(stream_scores(session, stream_features(config, audio)).max()))
     return np.array(peaks)
 
 
@@ -88,7 +94,7 @@ class NegativeStream:
     def __init__(self, session, clips: ClipSet, name: str):
         self.name = name
         self.clips = clips
-        self.scores = stream_scores(session, stream_features(session, clips.audio))
+        self.scores = stream_scores(session, stream_features(model_features(session), clips.audio))
         self.hours = len(clips.audio) / 16000 / 3600
 
     def false_accepts(self, threshold: float) -> dict:

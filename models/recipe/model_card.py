@@ -105,7 +105,7 @@ def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None
 ## Architecture
 
 Streaming causal temporal CNN over {features['n_mels']} log-mel bands ({features['fmin']:g} Hz–{features['fmax'] / 1000:g} kHz, 10 ms hop): per-band mean/std normalisation
-(constants inside the graph) → causal Conv1d(40→{CHANNELS}, k={KERNEL}) → BatchNorm → ReLU → {len(DILATIONS)} residual
+(constants inside the graph) → causal Conv1d({features['n_mels']}→{CHANNELS}, k={KERNEL}) → BatchNorm → ReLU → {len(DILATIONS)} residual
 blocks [depthwise causal Conv1d(k={KERNEL}, dilation {", ".join(map(str, DILATIONS))}) → pointwise Conv1d → BatchNorm → ReLU,
 plus skip] → Conv1d({CHANNELS}→1) → sigmoid. Receptive field 129 frames (1.29 s). Each conv's last
 (k−1)·d input frames are carried as a `state_i` tensor (6 states, zeros at start), so the model sees
