@@ -33,13 +33,12 @@ def export_onnx(model: WakeWordTCN, path: str, wake_word: str, version: str, thr
             dynamic_axes={"features": {1: "T"}, "scores": {1: "T"}},
         )
         graph = onnx.load(raw_path)  # one self-contained file: weights are small, no external data
-    config = FEATURES
     metadata = {
         "wakegate.format": "1",
         "wakegate.wake_word": wake_word,
         "wakegate.version": version,
-        "wakegate.sample_rate": str(config.sample_rate),
-        "wakegate.features": config.to_json(),
+        "wakegate.sample_rate": str(FEATURES.sample_rate),
+        "wakegate.features": FEATURES.to_json(),
         "wakegate.step_frames": str(STEP_FRAMES),
         "wakegate.threshold": f"{threshold:.4f}",
     }
