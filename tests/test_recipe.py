@@ -21,6 +21,8 @@ def test_procedural_music_is_reproducible_int16_and_not_silence():
     ("computer", "computer", True), ("hey computer", "computer", True), ("Computer", "computer", True),
     ("computer-partial", "computer", False), ("supercomputer", "computer", False), ("none", "computer", False),
     ("hey nova", "hey nova", True), ("alexa", "computer", False),
+    ("onword+wildfire", "wildfire", True), ("wildfire+voyager", "wildfire", True), ("onword+wildfire", "voyager", False),
+    ("wildfire-partial", "wildfire", False),
 ])
 def test_the_phrase_s_own_recordings_are_recognised_by_label(label, phrase, says):
     assert real_data.says_phrase(np.array([label]), phrase).tolist() == [says]

@@ -58,9 +58,11 @@ class ClipSet:
 
 
 def says_phrase(labels: np.ndarray, phrase: str) -> np.ndarray:
-    """Which clips are labelled with the phrase itself ("computer", "hey computer"; not "computer-partial")."""
+    """Which clips say the phrase itself: "computer", "hey computer", WUW-II's "onword+wildfire" for
+    "wildfire" (keywords joined by "+"); not "computer-partial"."""
     pattern = re.compile(rf"(^|\s){re.escape(phrase.lower())}$")
-    return np.array([bool(pattern.search(str(label).lower())) for label in labels], dtype=bool)
+    return np.array([any(pattern.search(part) for part in str(label).lower().split("+")) for label in labels],
+                    dtype=bool)
 
 
 def phrase_recordings(phrase: str, *splits: ClipSet) -> list[tuple[np.ndarray, str, str]]:
