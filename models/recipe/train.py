@@ -136,13 +136,18 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
     for (_, text), peak in zip(confusable_clips, confusables):
         hits, total = (int(x) for x in accepted_texts.get(text, "0/0").split("/"))
         accepted_texts[text] = f"{hits + int(peak >= threshold)}/{total + 1}"
-    recordings = real_data.phrase_recordings(phrase, train, dev)  # both splits: none is ever trained on
+    # Both splits, none ever trained on; but a train-split caller's other words are training negatives,
+    # so only dev-split callers are voices the model has never heard at all.
+    unheard, heard = real_data.phrase_recordings(phrase, dev), real_data.phrase_recordings(phrase, train)
+    recordings = unheard + heard
+    speaker_split = np.array(["dev"] * len(unheard) + ["train"] * len(heard))
     real = [clip for clip, _, _ in recordings]
     real_labels = dict(Counter(f"{label} ({speaker})" for _, label, speaker in recordings))
     real_clean = evaluate.positive_peak_scores(session, real, None, 0.0) if real else np.zeros(0)
     real_noisy = evaluate.positive_peak_scores(session, real, dev_noise_audio, 10.0) if real else np.zeros(0)
     rate = lambda peaks, t: round(float(np.mean(peaks >= t)), 4) if len(peaks) else None  # noqa: E731
-    grid = [0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, round(threshold, 4)]
+    by_split = lambda peaks, t: {split: rate(peaks[speaker_split == split], t) for split in ("dev", "train")}  # noqa: E731
+    grid = sorted({0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, round(threshold, 4)})
     return {
         "threshold": round(threshold, 4),
         "dev_positives": len(positives),
@@ -157,6 +162,9 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
         "real_positive_labels": real_labels,
         "recall_real_clean": rate(real_clean, threshold),
         "recall_real_noise_10db": rate(real_noisy, threshold),
+        "real_positives_by_speaker_split": {"dev": len(unheard), "train": len(heard)},
+        "recall_real_clean_by_speaker_split": by_split(real_clean, threshold),
+        "recall_real_noise_10db_by_speaker_split": by_split(real_noisy, threshold),
         "tts_confusables_dev": len(confusables),
         "tts_confusable_accept_rate": round(float(np.mean(confusables >= threshold)), 4),
         "tts_confusables_accepted_by_text": dict(sorted(accepted_texts.items())),
@@ -169,7 +177,8 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
              "fa_speech": sum(len(evaluate.detections(streams[k].scores, t)) for k in ("dev_speech_calibration", "dev_speech_heldout")),
              "fa_noise": len(evaluate.detections(streams["dev_noise"].scores, t)),
              "fa_music": len(evaluate.detections(streams["dev_music"].scores, t)) if "dev_music" in streams else None,
-             "recall_real_clean": rate(real_clean, t), "recall_real_noise_10db": rate(real_noisy, t)}
+             "recall_real_clean": rate(real_clean, t), "recall_real_noise_10db": rate(real_noisy, t),
+             "recall_real_clean_dev_speakers": by_split(real_clean, t)["dev"]}
             for t in grid
         ],
     }
