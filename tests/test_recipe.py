@@ -78,3 +78,19 @@ def test_soft_clip_saturates_but_keeps_the_peak_and_the_sign():
     assert np.abs(y).max() <= np.abs(x).max() + 1e-3
     assert np.all(np.sign(y) == np.sign(x))
     assert np.mean(np.abs(y)) > np.mean(np.abs(x))  # flattened tops: more energy near the peak
+
+
+@pytest.mark.parametrize("phrase", ["voyager", "hey nova"])
+def test_in_sentence_positives_end_with_the_wake_word_and_use_no_dev_voice(phrase):
+    from models.recipe import synthesize
+
+    word = phrase.capitalize()
+    texts = synthesize.context_texts(phrase)
+    assert len(set(texts)) == len(texts) > 50
+    # The word must end the text: the end of the trimmed audio is where the training labels put the detection.
+    assert all(t.rstrip(".!?").endswith(f" {word}") for t in texts)
+    voices = {name: None for name in ["af_heart", "am_adam", "bf_emma", *synthesize.DEV_KOKORO_VOICES]}
+    in_sentence = synthesize.clip_sets(phrase, voices)["pos_context"]
+    assert len(in_sentence) >= 500 and {spec.text for spec in in_sentence} <= set(texts)
+    used = {part.split(":")[0] for spec in in_sentence for part in spec.voice.split("+")}
+    assert used and not used & set(synthesize.DEV_KOKORO_VOICES)

@@ -68,6 +68,13 @@ def _real_recall_rows(metrics: dict) -> str:
     return rows
 
 
+def _in_sentence_text(data: dict) -> str:
+    if not data.get("kokoro_in_sentence_positives"):  # older recipes had none
+        return ""
+    return (f", {data['kokoro_in_sentence_positives']} more with the word ending a short sentence, run together "
+            'with the words before it ("I think it\'s called …", "can you hear me, …"; `CONTEXT_LEAD_INS`)')
+
+
 def _recipe_line(metrics: dict) -> str:
     recipe = metrics.get("recipe")
     if not recipe:
@@ -131,7 +138,7 @@ All audio was turned into features with `firmware_py.features.LogMel` after wave
 
 - Positives (synthetic only; {_real_positive_text(metrics, phrase)}):
   {data['kokoro_positives']} Kokoro-82M clips (56 training voices and random 2–3-voice blends, speed 0.8–1.25,
-  en-us/en-gb; the word alone or after "hey/okay/um/so/oh") and {data['espeak_flite_positives']} espeak-ng / flite clips
+  en-us/en-gb; the word alone or after "hey/okay/um/so/oh"){_in_sentence_text(data)} and {data['espeak_flite_positives']} espeak-ng / flite clips
   (8 espeak-ng dialects × variants, 4 flite voices; no MBROLA voices).
 - Synthetic negatives: {data['kokoro_negatives']} Kokoro and {data['espeak_flite_negatives']} espeak-ng/flite clips of
   confusable words ({", ".join(f'"{w}"' for w in CONFUSABLES.get(phrase.lower(), [])[:10]) or "none listed for this phrase"}, …)

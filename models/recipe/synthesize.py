@@ -73,6 +73,23 @@ def positive_texts(phrase: str) -> list[str]:
     return alone * 2 + lead_in
 
 
+# Real callers say the wake word inside a sentence too ("... it's called Voyager"), run together with
+# the words before it; a clip-level splice (augment.WindowMaker.positive) cannot make that coarticulation.
+CONTEXT_LEAD_INS = [
+    "I think it's called", "and then I said", "let me try this again,", "can you hear me,", "excuse me,",
+    "good morning,", "hello there,", "listen,", "wait a second,", "one more time,", "the word is",
+    "please wake up,", "alright then,", "are you there,", "I need to make a call,", "time to talk to",
+    "here we go,", "the name is", "you know what,", "well,", "now I'm going to say", "okay, so,",
+    "I'm home,", "sorry to bother you,", "this one is for", "it's me again,",
+]
+
+
+def context_texts(phrase: str) -> list[str]:
+    """The wake word at the end of a short sentence, with and without a pause before it."""
+    word = phrase.capitalize()
+    return [f"{lead} {word}{end}" for lead in CONTEXT_LEAD_INS for end in (".", "!", "?", "")]
+
+
 @dataclass(frozen=True)
 class ClipSpec:
     text: str
@@ -130,6 +147,8 @@ def clip_sets(phrase: str, voices: dict[str, np.ndarray], scale: float = 1.0) ->
         "neg_dev": _kokoro_specs(_rng(phrase, "neg_dev"), negatives, DEV_KOKORO_VOICES, n(100), blend_prob=0.0),
         "pos_train": _kokoro_specs(_rng(phrase, "pos_train"), positives, train_voices, n(1100), blend_prob=0.5),
         "neg_train": _kokoro_specs(_rng(phrase, "neg_train"), negatives, train_voices, n(400), blend_prob=0.5),
+        "pos_context": _kokoro_specs(_rng(phrase, "pos_context"), context_texts(phrase), train_voices, n(500),
+                                     blend_prob=0.5),
     }
 
 
@@ -188,6 +207,7 @@ def synthesise(phrase: str, scale: float, threads: int, max_shards: dict[str, in
     ratio = len(pos_shards) / max(1, len(neg_shards))
     merged = sorted(pos_shards + neg_shards, key=lambda s: s[1] / SHARD_SIZE / (ratio if s[0] == "pos_train" else 1))
     order += merged
+    order += [("pos_context", i) for i in range(0, len(sets["pos_context"]), SHARD_SIZE)]
 
     kokoro = None
     started = time.time()

@@ -38,7 +38,8 @@ def load_pools(phrase: str, train: real_data.ClipSet, seed: int) -> Pools:
     speech = train.select((train.kinds != "noise") & ~real_data.says_phrase(train.labels, phrase))
     noise = train.select(train.kinds == "noise")
     return Pools(
-        positives=synthesize.load_clips(phrase, "pos_train") + synthesize.load_clips(phrase, "pos_robot"),
+        positives=(synthesize.load_clips(phrase, "pos_train") + synthesize.load_clips(phrase, "pos_context")
+                   + synthesize.load_clips(phrase, "pos_robot")),
         tts_negatives=synthesize.load_clips(phrase, "neg_train") + synthesize.load_clips(phrase, "neg_robot"),
         real_speech=[speech.clip(i) for i in range(len(speech))],
         noises=[noise.clip(i) for i in range(len(noise))] + music.training_music(seed),
@@ -233,6 +234,7 @@ def run(args: argparse.Namespace) -> dict:
     check = verify(model, args.out, maker.batch(4)[0].reshape(-1, model.conv_in.conv.in_channels))
     metrics["training_data"] = {
         "kokoro_positives": len(synthesize.load_clips(args.phrase, "pos_train")),
+        "kokoro_in_sentence_positives": len(synthesize.load_clips(args.phrase, "pos_context")),
         "espeak_flite_positives": len(synthesize.load_clips(args.phrase, "pos_robot")),
         "kokoro_negatives": len(synthesize.load_clips(args.phrase, "neg_train")),
         "espeak_flite_negatives": len(synthesize.load_clips(args.phrase, "neg_robot")),
