@@ -94,3 +94,13 @@ def test_in_sentence_positives_end_with_the_wake_word_and_use_no_dev_voice(phras
     assert len(in_sentence) >= 500 and {spec.text for spec in in_sentence} <= set(texts)
     used = {part.split(":")[0] for spec in in_sentence for part in spec.voice.split("+")}
     assert used and not used & set(synthesize.DEV_KOKORO_VOICES)
+
+
+@pytest.mark.parametrize("in_sentence", [True, False])
+def test_training_positives_are_synthesised_sets_and_never_the_dev_voices(in_sentence):
+    from models.recipe import synthesize
+
+    sets = synthesize.training_positive_sets(in_sentence)
+    voices = {name: None for name in ["af_heart", "am_adam", "bf_emma", *synthesize.DEV_KOKORO_VOICES]}
+    assert set(sets) <= set(synthesize.clip_sets("alexa", voices))
+    assert "pos_dev" not in sets and ("pos_context" in sets) == in_sentence

@@ -33,13 +33,12 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def load_pools(phrase: str, train: real_data.ClipSet, seed: int) -> Pools:
+def load_pools(phrase: str, train: real_data.ClipSet, seed: int, in_sentence: bool = True) -> Pools:
     # Real recordings of the phrase itself are neither positives nor negatives in training.
     speech = train.select((train.kinds != "noise") & ~real_data.says_phrase(train.labels, phrase))
     noise = train.select(train.kinds == "noise")
     return Pools(
-        positives=(synthesize.load_clips(phrase, "pos_train") + synthesize.load_clips(phrase, "pos_context")
-                   + synthesize.load_clips(phrase, "pos_robot")),
+        positives=[clip for name in synthesize.training_positive_sets(in_sentence) for clip in synthesize.load_clips(phrase, name)],
         tts_negatives=synthesize.load_clips(phrase, "neg_train") + synthesize.load_clips(phrase, "neg_robot"),
         real_speech=[speech.clip(i) for i in range(len(speech))],
         noises=[noise.clip(i) for i in range(len(noise))] + music.training_music(seed),
@@ -200,6 +199,10 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--init-checkpoint", metavar="PT", help="start training from these weights (fine-tuning)")
     parser.add_argument("--from-checkpoint", metavar="PT", help="skip training: load these weights (a .pt from models/work)")
     parser.add_argument("--threshold", type=float, default=None, help="skip calibration and use this threshold")
+    parser.add_argument("--metrics", metavar="JSON", help="where to write the metrics; the weights go beside it "
+                        "(default: models/work/<phrase>-metrics.json and <phrase>.pt)")
+    parser.add_argument("--in-sentence-positives", action=argparse.BooleanOptionalAction, default=True,
+                        help="train on the positives with the word ending a sentence too (set pos_context)")
     return parser
 
 
@@ -208,10 +211,12 @@ def run(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     wake_word = args.phrase.lower().replace(" ", "_")
+    metrics_path = args.metrics or os.path.join(WORK_DIR, f"{wake_word}-metrics.json")
+    weights_path = metrics_path.removesuffix(".json").removesuffix("-metrics") + ".pt"
     started = time.time()
 
     train_split, dev_split = real_data.load_split("train"), real_data.load_split("dev")
-    pools = load_pools(args.phrase, train_split, args.seed)
+    pools = load_pools(args.phrase, train_split, args.seed, args.in_sentence_positives)
     log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
         f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
     maker = ExampleMaker(pools, WINDOW_S, args.seed)
@@ -222,8 +227,8 @@ def run(args: argparse.Namespace) -> dict:
     else:
         model = train_model(maker, args.epochs, args.steps_per_epoch, args.batch_size, args.lr, args.workers,
                             args.init_checkpoint)
-        os.makedirs(WORK_DIR, exist_ok=True)
-        torch.save(model.state_dict(), os.path.join(WORK_DIR, f"{wake_word}.pt"))
+        os.makedirs(os.path.dirname(weights_path) or ".", exist_ok=True)
+        torch.save(model.state_dict(), weights_path)
     train_s = time.time() - started
 
     # Export once with a placeholder threshold, calibrate on the exported file itself, then re-export.
@@ -234,7 +239,8 @@ def run(args: argparse.Namespace) -> dict:
     check = verify(model, args.out, maker.batch(4)[0].reshape(-1, model.conv_in.conv.in_channels))
     metrics["training_data"] = {
         "kokoro_positives": len(synthesize.load_clips(args.phrase, "pos_train")),
-        "kokoro_in_sentence_positives": len(synthesize.load_clips(args.phrase, "pos_context")),
+        "kokoro_in_sentence_positives": (len(synthesize.load_clips(args.phrase, "pos_context"))
+                                         if args.in_sentence_positives else 0),
         "espeak_flite_positives": len(synthesize.load_clips(args.phrase, "pos_robot")),
         "kokoro_negatives": len(synthesize.load_clips(args.phrase, "neg_train")),
         "espeak_flite_negatives": len(synthesize.load_clips(args.phrase, "neg_robot")),
@@ -248,7 +254,7 @@ def run(args: argparse.Namespace) -> dict:
     }
     metrics.update({"verify": check, "train_wall_s": round(train_s), "total_wall_s": round(time.time() - started),
                     "args": vars(args), "parameters": sum(p.numel() for p in model.parameters())})
-    with open(os.path.join(WORK_DIR, f"{wake_word}-metrics.json"), "w") as f:
+    with open(metrics_path, "w") as f:
         json.dump(metrics, f, indent=2)
     log(json.dumps({k: v for k, v in metrics.items() if k != "sweep"}, indent=1))
     for row in metrics["sweep"]:
