@@ -5,7 +5,7 @@
 Synthesises positives and confusables (Kokoro, espeak-ng, flite), trains on them with the real
 negatives of the shared data and procedural music, exports streaming ONNX, calibrates the threshold on
 held-out real speech, measures everything on held-out audio, writes the model card and, given a key,
-signs model and card. About 85 min on 2 CPU cores; rerunning resumes from the cached synthesis.
+signs model and card. About 75 min on 2 CPU cores; rerunning resumes from the cached synthesis.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ def main() -> None:
     parser.add_argument("--steps-per-epoch", type=int, default=160)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the synthetic sets' sizes (0.2: a quick trial)")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--in-sentence-positives", action=argparse.BooleanOptionalAction, default=False,
+                        help="also synthesise and train on 500 positives with the word ending a sentence "
+                             "(~10 min more; fewer speech but more music false accepts, see the README)")
     parser.add_argument("--limitations", help="markdown for the card's Limitations section (default: a generic one)")
     parser.add_argument("--sign-key", metavar="PEM", help="sign model and card with this Ed25519 private key")
     args = parser.parse_args()
@@ -44,19 +47,22 @@ def main() -> None:
     command = " ".join(["nice -n 5 .venv/bin/python -m models.recipe.make", f'--phrase "{args.phrase}"']
                        + ([f"--out {args.out}"] if args.out else [])
                        + [f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-                          if k in ("version", "epochs", "steps_per_epoch", "scale", "seed") and v != parser.get_default(k)])
+                          if k in ("version", "epochs", "steps_per_epoch", "scale", "seed") and v != parser.get_default(k)]
+                       + (["--in-sentence-positives"] if args.in_sentence_positives else []))
     stages: dict[str, float] = {}
     started = time.time()
 
     real_data.ensure_cached()
     stages["real_data_s"] = time.time() - started
-    synthesize.synthesise(args.phrase, args.scale, threads=2)
+    synthesize.synthesise(args.phrase, args.scale, threads=2,
+                          max_shards=None if args.in_sentence_positives else {"pos_context": 0})
     stages["synthesis_s"] = time.time() - started - sum(stages.values())
     from . import train  # imported late (torch is slow to import; fixes made during synthesis apply)
 
     train_args = train.argument_parser().parse_args([
         "--phrase", args.phrase, "--out", out, "--version", args.version, "--epochs", str(args.epochs),
-        "--steps-per-epoch", str(args.steps_per_epoch), "--threads", "1", "--workers", "1", "--seed", str(args.seed)])
+        "--steps-per-epoch", str(args.steps_per_epoch), "--threads", "1", "--workers", "1", "--seed", str(args.seed)]
+        + (["--in-sentence-positives"] if args.in_sentence_positives else []))
     metrics = train.run(train_args)
     stages["training_and_evaluation_s"] = time.time() - started - sum(stages.values())
     metrics["recipe"] = {"command": command, **{k: round(v) for k, v in stages.items()},

@@ -152,7 +152,7 @@ def clip_sets(phrase: str, voices: dict[str, np.ndarray], scale: float = 1.0) ->
     }
 
 
-def training_positive_sets(in_sentence: bool = True) -> tuple[str, ...]:
+def training_positive_sets(in_sentence: bool = False) -> tuple[str, ...]:
     """The synthetic sets a model learns the word from; pos_dev is only ever measured."""
     return ("pos_train", "pos_context", "pos_robot") if in_sentence else ("pos_train", "pos_robot")
 

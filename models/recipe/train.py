@@ -33,12 +33,13 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def load_pools(phrase: str, train: real_data.ClipSet, seed: int, in_sentence: bool = True) -> Pools:
+def load_pools(phrase: str, train: real_data.ClipSet, seed: int, in_sentence: bool = False) -> Pools:
     # Real recordings of the phrase itself are neither positives nor negatives in training.
     speech = train.select((train.kinds != "noise") & ~real_data.says_phrase(train.labels, phrase))
     noise = train.select(train.kinds == "noise")
     return Pools(
-        positives=[clip for name in synthesize.training_positive_sets(in_sentence) for clip in synthesize.load_clips(phrase, name)],
+        positives=[clip for name in synthesize.training_positive_sets(in_sentence)
+                   for clip in synthesize.load_clips(phrase, name)],
         tts_negatives=synthesize.load_clips(phrase, "neg_train") + synthesize.load_clips(phrase, "neg_robot"),
         real_speech=[speech.clip(i) for i in range(len(speech))],
         noises=[noise.clip(i) for i in range(len(noise))] + music.training_music(seed),
@@ -201,7 +202,7 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threshold", type=float, default=None, help="skip calibration and use this threshold")
     parser.add_argument("--metrics", metavar="JSON", help="where to write the metrics; the weights go beside it "
                         "(default: models/work/<phrase>-metrics.json and <phrase>.pt)")
-    parser.add_argument("--in-sentence-positives", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--in-sentence-positives", action=argparse.BooleanOptionalAction, default=False,
                         help="train on the positives with the word ending a sentence too (set pos_context)")
     return parser
 
