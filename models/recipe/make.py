@@ -44,11 +44,12 @@ def main() -> None:
 
     wake_word = args.phrase.lower().replace(" ", "_")
     out = args.out or os.path.join("models", f"{wake_word}.onnx")
+    in_sentence_flag = ["--in-sentence-positives"] if args.in_sentence_positives else []
     command = " ".join(["nice -n 5 .venv/bin/python -m models.recipe.make", f'--phrase "{args.phrase}"']
                        + ([f"--out {args.out}"] if args.out else [])
                        + [f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
                           if k in ("version", "epochs", "steps_per_epoch", "scale", "seed") and v != parser.get_default(k)]
-                       + (["--in-sentence-positives"] if args.in_sentence_positives else []))
+                       + in_sentence_flag)
     stages: dict[str, float] = {}
     started = time.time()
 
@@ -61,8 +62,8 @@ def main() -> None:
 
     train_args = train.argument_parser().parse_args([
         "--phrase", args.phrase, "--out", out, "--version", args.version, "--epochs", str(args.epochs),
-        "--steps-per-epoch", str(args.steps_per_epoch), "--threads", "1", "--workers", "1", "--seed", str(args.seed)]
-        + (["--in-sentence-positives"] if args.in_sentence_positives else []))
+        "--steps-per-epoch", str(args.steps_per_epoch), "--threads", "1", "--workers", "1", "--seed", str(args.seed),
+        *in_sentence_flag])
     metrics = train.run(train_args)
     stages["training_and_evaluation_s"] = time.time() - started - sum(stages.values())
     metrics["recipe"] = {"command": command, **{k: round(v) for k, v in stages.items()},
