@@ -104,3 +104,96 @@ def test_training_positives_are_synthesised_sets_and_never_the_dev_voices(in_sen
     voices = {name: None for name in ["af_heart", "am_adam", "bf_emma", *synthesize.DEV_KOKORO_VOICES]}
     assert set(sets) <= set(synthesize.clip_sets("alexa", voices))
     assert "pos_dev" not in sets and ("pos_context" in sets) == in_sentence
+
+
+def _tone_burst(length_s: float, bursts: dict[float, float]) -> np.ndarray:
+    """Near-silence with 0.3 s tone bursts: {start second: amplitude}."""
+    x = np.random.default_rng(0).standard_normal(int(length_s * 16000)).astype(np.float32) * 3
+    t = np.arange(int(0.3 * 16000)) / 16000
+    for start, amplitude in bursts.items():
+        i = int(start * 16000)
+        x[i : i + len(t)] += amplitude * np.sin(2 * np.pi * 440 * t).astype(np.float32)
+    return x
+
+
+def _loudness(features: np.ndarray) -> np.ndarray:
+    """A stand-in model that 'fires' on loud frames: log-mel energy squashed to 0..1."""
+    return 1 / (1 + np.exp(-(features.mean(1) + 4.0)))
+
+
+def test_mining_finds_the_moments_that_fire_loudest_first_and_cuts_excerpts_ending_there():
+    from models.recipe import hard_negatives
+    from models.recipe.dataset import FEATURES
+
+    streams = [_tone_burst(6.0, {1.0: 3000.0, 4.0: 20000.0}), _tone_burst(3.0, {}), _tone_burst(3.0, {0.5: 8000.0})]
+    miner = hard_negatives.Miner(streams, FEATURES, context_frames=0, before_s=1.0, after_s=0.2)
+    quiet_score = float(_loudness(miner.features[1]).max())
+    mined = miner.mine(_loudness, min_score=quiet_score + 0.05, limit=10)
+    assert [h.source[0] for h in mined] == [0, 2, 0]  # loudest first; the silent stream never fires
+    assert [h.score for h in mined] == sorted((h.score for h in mined), reverse=True)
+    for hard in mined:
+        assert len(hard.audio) - hard.peak == int(0.2 * 16000) and hard.peak <= 16000
+        # The frame that fired hardest is inside the 0.3 s burst, and the excerpt holds its onset.
+        assert np.abs(hard.audio[hard.peak - 400 : hard.peak]).max() > 1000
+        onset = int(np.argmax(np.abs(hard.audio) > 100))  # the hiss stays below 100
+        assert 0 < onset < hard.peak <= onset + int(0.3 * 16000) + 400
+    assert len(miner.mine(_loudness, min_score=quiet_score + 0.05, limit=2)) == 2
+    assert miner.mine(_loudness, min_score=1.0, limit=10) == []
+
+
+def test_a_mined_event_is_ranked_and_cut_at_its_peak_not_where_it_first_crossed():
+    from models.recipe import hard_negatives
+    from models.recipe.dataset import FEATURES
+
+    swell = _tone_burst(4.0, {})
+    t = np.arange(16000) / 16000
+    swell[16000:32000] += (20000 * t**3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)  # 1 s crescendo
+    miner = hard_negatives.Miner([swell], FEATURES, context_frames=0, before_s=1.0, after_s=0.2)
+    quiet_score = float(_loudness(miner.features[0][:90]).max())
+    [event] = miner.mine(_loudness, min_score=quiet_score + 0.05, limit=10)
+    assert event.score == pytest.approx(float(_loudness(miner.features[0]).max()))
+    assert np.abs(event.audio[event.peak - 800 : event.peak]).max() > 15000  # the loud end, not the onset
+
+
+def test_mining_scores_long_streams_in_chunks_that_carry_the_model_s_context():
+    from models.recipe import hard_negatives
+    from models.recipe.dataset import FEATURES
+
+    def remembers_50_frames(features):  # causal: each frame averages itself and the 49 before it
+        energy = features.mean(1)
+        return np.convolve(energy, np.ones(50) / 50)[: len(energy)]
+
+    stream = _tone_burst(20.0, {3.0: 5000.0, 9.9: 20000.0, 15.0: 800.0})
+    whole = hard_negatives.Miner([stream], FEATURES, context_frames=49, chunk_frames=10**6)
+    chunked = hard_negatives.Miner([stream], FEATURES, context_frames=49, chunk_frames=300)
+    expected = remembers_50_frames(whole.features[0])
+    np.testing.assert_allclose(whole.scores(remembers_50_frames, 0), expected)
+    np.testing.assert_allclose(chunked.scores(remembers_50_frames, 0), expected, rtol=1e-5, atol=1e-5)
+    too_short = hard_negatives.Miner([stream], FEATURES, context_frames=10, chunk_frames=300)
+    assert not np.allclose(too_short.scores(remembers_50_frames, 0), expected, atol=1e-3)
+
+
+def test_merging_mined_pools_keeps_the_newest_and_one_entry_per_moment():
+    from models.recipe.hard_negatives import HardNegative, merge
+
+    def hard(source, score):
+        return HardNegative(np.zeros(10, np.float32), 5, score, source)
+
+    pool = merge([], [hard((0, 1), 0.9), hard((3, 0), 0.6)], limit=10)
+    pool = merge(pool, [hard((0, 1), 0.4), hard((7, 2), 0.8)], limit=10)
+    assert [(h.source, h.score) for h in pool] == [((0, 1), 0.4), ((7, 2), 0.8), ((3, 0), 0.6)]
+    assert [h.source for h in merge(pool, [hard((9, 9), 0.5)], limit=2)] == [(9, 9), (0, 1)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_hard_negative_puts_the_moment_that_fired_where_a_positive_ends(seed):
+    from models.recipe.augment import WindowMaker
+
+    excerpt = _tone_burst(1.7, {1.2: 20000.0})[: int(1.5 * 16000)]  # the burst's onset 0.3 s before the end
+    maker = WindowMaker(2.0, [np.zeros(16000, np.float32)], [np.zeros(16000, np.float32)], [], np.random.default_rng(seed))
+    window = maker.hard_negative(excerpt, peak=int(1.2 * 16000) + 160).astype(np.float32)
+    assert window.dtype == np.float32 and len(window) == 32000
+    frames = np.sqrt(np.mean(window.reshape(-1, 160) ** 2, axis=1))
+    onset = int(np.argmax(frames > 0.3 * frames.max())) * 160
+    # Positive word ends lie between 40 % of the window and 0.35 s before its end.
+    assert 0.4 * 32000 - 400 <= onset <= 32000 - 0.35 * 16000

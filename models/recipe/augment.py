@@ -221,6 +221,16 @@ class WindowMaker:
             self._place(canvas, after, word_end + gap + len(after), rng.uniform(0.5, 1.5))
         return self._mix(canvas, reverb=rng.random() < 0.3), word_end
 
+    def hard_negative(self, excerpt: np.ndarray, peak: int) -> np.ndarray:
+        """A mined excerpt with the moment the model fired where a positive's word would end.
+
+        No vocal-tract shift: what is to be unlearnt is this very sound.
+        """
+        end = int(self.rng.uniform(0.4 * self.length, self.length - 0.35 * SAMPLE_RATE)) + len(excerpt) - peak
+        canvas = np.zeros(self.length, np.float32)
+        self._place(canvas, excerpt, end, 1.0)
+        return self._mix(canvas, reverb=self.rng.random() < 0.3)
+
     def negative(self, clip: np.ndarray | None) -> np.ndarray:
         """A negative clip (or nothing but background) anywhere in the window, maybe followed by more speech."""
         rng = self.rng

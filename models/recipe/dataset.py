@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +32,7 @@ class Pools:
     tts_negatives: list[np.ndarray]  # confusable phrases and sentences (TTS)
     real_speech: list[np.ndarray]  # real speech and other wake words (train speakers)
     noises: list[np.ndarray]  # environmental noise and room tone (train recordings)
+    hard_negatives: list = field(default_factory=list)  # hard_negatives.HardNegative, mined during training
 
 
 class ExampleMaker:
@@ -40,7 +41,9 @@ class ExampleMaker:
     # Share of each window type in a batch; real speech dominates the negatives because that is what
     # the device hears most, hard TTS confusables teach the fine distinctions.
     # Truncated positives ("alex-", "ale-") teach the model to wait for the whole word.
-    MIX = {"positive": 0.35, "tts_negative": 0.24, "truncated_positive": 0.05, "real_speech": 0.28, "background": 0.08}
+    # Mined hard negatives take their share from real speech, and fall back to it while none are mined.
+    MIX = {"positive": 0.35, "tts_negative": 0.24, "truncated_positive": 0.05, "real_speech": 0.18,
+           "hard_negative": 0.10, "background": 0.08}
 
     def __init__(self, pools: Pools, window_s: float, seed: int):
         self.pools = pools
@@ -75,7 +78,10 @@ class ExampleMaker:
         elif kind == "truncated_positive":
             word = trim_silence(self._pick(self.pools.positives))
             audio = self.windows.negative(word[: int(len(word) * self.rng.uniform(0.3, 0.6))])
-        elif kind == "real_speech":
+        elif kind == "hard_negative" and self.pools.hard_negatives:
+            hard = self._pick(self.pools.hard_negatives)
+            audio = self.windows.hard_negative(hard.audio, hard.peak)
+        elif kind in ("real_speech", "hard_negative"):
             audio = self.windows.negative(self._pick(self.pools.real_speech))
         else:
             audio = self.windows.negative(None)

@@ -20,13 +20,16 @@ from torch.nn import functional as F
 
 from tqdm import tqdm
 
-from . import evaluate, music, real_data, synthesize
-from .dataset import ExampleMaker, Pools
+from . import evaluate, hard_negatives, music, real_data, synthesize
+from .dataset import FEATURES, ExampleMaker, Pools
 from .export import export_onnx, open_session, verify
 from .model import WakeWordTCN
 from .paths import WORK_DIR
 
 WINDOW_S = 2.0
+# Hard-negative mining (--hard-negative-mining): every MINE_EVERY epochs, the MINE_LIMIT highest-scoring
+# moments of the training negatives that reach MINE_MIN_SCORE; the pool keeps the HARD_POOL newest.
+MINE_EVERY, MINE_MIN_SCORE, MINE_LIMIT, HARD_POOL = 3, 0.2, 1000, 3000
 
 
 def log(message: str) -> None:
@@ -79,8 +82,23 @@ class BatchStream(torch.utils.data.IterableDataset):
             yield tuple(torch.from_numpy(a) for a in self.maker.batch(self.batch_size))
 
 
+def frame_probabilities(model: WakeWordTCN, features: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return torch.sigmoid(model(torch.from_numpy(features)[None]))[0].numpy()
+
+
+def mine(model: WakeWordTCN, maker: ExampleMaker, miner: hard_negatives.Miner) -> None:
+    model.eval()
+    mined = miner.mine(lambda features: frame_probabilities(model, features), MINE_MIN_SCORE, MINE_LIMIT)
+    model.train()
+    maker.pools.hard_negatives = hard_negatives.merge(maker.pools.hard_negatives, mined, HARD_POOL)
+    firing = sum(h.score >= 0.5 for h in mined)
+    log(f"hard negatives: {len(mined)} mined at ≥ {MINE_MIN_SCORE} ({firing} ≥ 0.5, "
+        f"{firing / miner.hours:.1f}/h of training negatives), pool {len(maker.pools.hard_negatives)}")
+
+
 def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_size: int, lr: float,
-                workers: int, init: str | None = None) -> WakeWordTCN:
+                workers: int, init: str | None = None, miner: hard_negatives.Miner | None = None) -> WakeWordTCN:
     model = WakeWordTCN()
     if init:  # continue from earlier weights (normalisation constants included)
         model.load_state_dict(torch.load(init))
@@ -92,7 +110,11 @@ def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_si
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-5)
     total = epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=total, pct_start=0.1)
-    batches = iter(torch.utils.data.DataLoader(BatchStream(maker, batch_size), batch_size=None, num_workers=workers))
+
+    def stream():  # a worker forks the maker as it is now: restarted, it sees newly mined negatives
+        return iter(torch.utils.data.DataLoader(BatchStream(maker, batch_size), batch_size=None, num_workers=workers))
+
+    batches = stream()
     for epoch in range(epochs):
         model.train()
         losses, started = [], time.time()
@@ -107,6 +129,10 @@ def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_si
         log(f"epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.4f} ({time.time() - started:.0f} s)")
         # Kept every epoch, so an interrupted run still leaves weights for --from-checkpoint.
         torch.save(model.state_dict(), os.path.join(WORK_DIR, "last-epoch.pt"))
+        if miner is not None and (epoch + 1) % MINE_EVERY == 0 and epoch + 1 < epochs:
+            mine(model, maker, miner)
+            maker.seed += 7919  # the new worker must not replay the old one's augmentation stream
+            batches = stream()
     return model.eval()
 
 
@@ -204,6 +230,8 @@ def argument_parser() -> argparse.ArgumentParser:
                         "(default: models/work/<phrase>-metrics.json and <phrase>.pt)")
     parser.add_argument("--in-sentence-positives", action=argparse.BooleanOptionalAction, default=False,
                         help="train on the positives with the word ending a sentence too (set pos_context)")
+    parser.add_argument("--hard-negative-mining", action=argparse.BooleanOptionalAction, default=False,
+                        help=f"every {MINE_EVERY} epochs, add the training negatives the model fires on to a pool of their own")
     return parser
 
 
@@ -226,8 +254,13 @@ def run(args: argparse.Namespace) -> dict:
         model.load_state_dict(torch.load(args.from_checkpoint))
         model.eval()
     else:
+        miner = None
+        if args.hard_negative_mining:
+            miner = hard_negatives.Miner([np.concatenate(pools.real_speech), np.concatenate(pools.noises)],
+                                         FEATURES, WakeWordTCN().receptive_field)
+            log(f"hard-negative mining over {miner.hours:.2f} h of training negatives")
         model = train_model(maker, args.epochs, args.steps_per_epoch, args.batch_size, args.lr, args.workers,
-                            args.init_checkpoint)
+                            args.init_checkpoint, miner)
         os.makedirs(os.path.dirname(weights_path) or ".", exist_ok=True)
         torch.save(model.state_dict(), weights_path)
     train_s = time.time() - started
@@ -251,6 +284,7 @@ def run(args: argparse.Namespace) -> dict:
         "noise_hours": round(sum(len(c) for c in pools.noises) / 16000 / 3600, 3),
         "procedural_music_hours": round(music.PIECES * music.PIECE_S / 3600, 3),
         "windows_seen": 0 if args.from_checkpoint else args.epochs * args.steps_per_epoch * args.batch_size,
+        "hard_negatives_mined": len(pools.hard_negatives),
         "microphone_responses": True,  # augment.microphone_response and soft_clip (older models: absent)
     }
     metrics.update({"verify": check, "train_wall_s": round(train_s), "total_wall_s": round(time.time() - started),
