@@ -75,6 +75,14 @@ def _in_sentence_text(data: dict) -> str:
             'with the words before it ("I think it\'s called …", "can you hear me, …"; `CONTEXT_LEAD_INS`)')
 
 
+def _hard_negative_text(data: dict) -> str:
+    if not data.get("hard_negatives_mined"):  # older recipes, or --no-hard-negative-mining
+        return ""
+    return ("; every 3 epochs the model in training scored them and the background below as continuous "
+            f"streams, and the moments it scored highest ({data['hard_negatives_mined']} in the last pool) made up a "
+            "tenth of the training windows (hard-negative mining, `models/recipe/hard_negatives.py`)")
+
+
 def _recipe_line(metrics: dict) -> str:
     recipe = metrics.get("recipe")
     if not recipe:
@@ -145,7 +153,7 @@ All audio was turned into features with `firmware_py.features.LogMel` after wave
   and ordinary sentences; truncated positives (first 30–60 % of the word).
 - Real negatives (training speakers only): {data['real_speech_clips']} clips, {data['real_speech_hours']} h of WUW-II
   telephone speech (names and the keywords Operator, ThinkEngine, Onword, Wildfire, Voyager), Mycroft
-  Precise wake words and not-wake-words, and FSDD digits.
+  Precise wake words and not-wake-words, and FSDD digits{_hard_negative_text(data)}.
 - Background: {data['noise_clips']} clips ({data['noise_hours']} h) of ESC-10 environmental sounds, Precise room
   tone and {data.get('procedural_music_hours', 0)} h of procedural music (`models/recipe/music.py`: chords, bass, melody and drums at random
   tempo, key and timbre; no recorded music is trained on), plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic

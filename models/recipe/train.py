@@ -27,7 +27,7 @@ from .model import WakeWordTCN
 from .paths import WORK_DIR
 
 WINDOW_S = 2.0
-# Hard-negative mining (--hard-negative-mining): every MINE_EVERY epochs, the MINE_LIMIT highest-scoring
+# Hard-negative mining (on unless --no-hard-negative-mining): every MINE_EVERY epochs, the MINE_LIMIT highest-scoring
 # moments of the training negatives that reach MINE_MIN_SCORE; the pool keeps the HARD_POOL newest.
 MINE_EVERY, MINE_MIN_SCORE, MINE_LIMIT, HARD_POOL = 3, 0.2, 1000, 3000
 
@@ -230,7 +230,7 @@ def argument_parser() -> argparse.ArgumentParser:
                         "(default: models/work/<phrase>-metrics.json and <phrase>.pt)")
     parser.add_argument("--in-sentence-positives", action=argparse.BooleanOptionalAction, default=False,
                         help="train on the positives with the word ending a sentence too (set pos_context)")
-    parser.add_argument("--hard-negative-mining", action=argparse.BooleanOptionalAction, default=False,
+    parser.add_argument("--hard-negative-mining", action=argparse.BooleanOptionalAction, default=True,
                         help=f"every {MINE_EVERY} epochs, add the training negatives the model fires on to a pool of their own")
     return parser
 
