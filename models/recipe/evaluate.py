@@ -12,7 +12,6 @@ import zlib
 import numpy as np
 
 from . import augment
-from .export import stream_scores
 from .paths import REPO_ROOT
 from .real_data import ClipSet
 
@@ -20,6 +19,7 @@ sys.path.insert(0, REPO_ROOT)
 from firmware_py.features import FeatureConfig, LogMel  # noqa: E402
 
 HOP = 160
+STEP_FRAMES = 4  # frames per model call, as on the device (wakegate.step_frames)
 REFRACTORY_FRAMES = 200  # 2.0 s, firmware_py's DetectorSettings.refractory_s default
 EVAL_LEVEL_DBFS = -26.0  # active speech level of evaluation positives
 
@@ -120,3 +120,19 @@ def pick_threshold(calibration_scores: np.ndarray, margin_logit: float = 0.5, lo
     top = float(np.clip(calibration_scores.max(), 1e-6, 1 - 1e-6))
     logit = np.log(top / (1 - top)) + margin_logit
     return float(np.clip(1 / (1 + np.exp(-logit)), lo, hi))
+
+
+def stream_scores(session, features: np.ndarray, step: int = STEP_FRAMES) -> np.ndarray:
+    """Scores for (T, n_mels) features, fed `step` frames per call with the state carried, as on the device.
+
+    A trailing partial step is dropped, as the runtime does until more frames arrive.
+    """
+    inputs = [i for i in session.get_inputs() if i.name.startswith("state_")]
+    states = {i.name: np.zeros(i.shape, np.float32) for i in inputs}
+    out_names = ["scores"] + [i.name + "_out" for i in inputs]
+    scores = []
+    for start in range(0, len(features) - step + 1, step):
+        outs = session.run(out_names, {"features": features[None, start : start + step], **states})
+        scores.append(outs[0][0])
+        states = {i.name: o for i, o in zip(inputs, outs[1:])}
+    return np.concatenate(scores) if scores else np.zeros(0, np.float32)

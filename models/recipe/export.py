@@ -11,9 +11,9 @@ import onnxruntime
 import torch
 
 from .dataset import FEATURES
+from .evaluate import STEP_FRAMES, stream_scores
 from .model import StreamingWakeWord, WakeWordTCN
 
-STEP_FRAMES = 4
 MAX_FILE_BYTES = 250_000
 
 
@@ -65,22 +65,6 @@ def open_session(path: str) -> onnxruntime.InferenceSession:
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
-
-def stream_scores(session: onnxruntime.InferenceSession, features: np.ndarray, step: int = STEP_FRAMES) -> np.ndarray:
-    """Scores for (T, n_mels) features, fed `step` frames per call with the state carried, as on the device.
-
-    A trailing partial step is dropped, as the runtime does until more frames arrive.
-    """
-    inputs = [i for i in session.get_inputs() if i.name.startswith("state_")]
-    states = {i.name: np.zeros(i.shape, np.float32) for i in inputs}
-    out_names = ["scores"] + [i.name + "_out" for i in inputs]
-    scores = []
-    for start in range(0, len(features) - step + 1, step):
-        outs = session.run(out_names, {"features": features[None, start : start + step], **states})
-        scores.append(outs[0][0])
-        states = {i.name: o for i, o in zip(inputs, outs[1:])}
-    return np.concatenate(scores) if scores else np.zeros(0, np.float32)
 
 
 def verify(model: WakeWordTCN, path: str, features: np.ndarray) -> dict:
