@@ -191,8 +191,9 @@ def test_a_hard_negative_puts_the_moment_that_fired_where_a_positive_ends(seed):
 
     excerpt = _tone_burst(1.7, {1.2: 20000.0})[: int(1.5 * 16000)]  # the burst's onset 0.3 s before the end
     maker = WindowMaker(2.0, [np.zeros(16000, np.float32)], [np.zeros(16000, np.float32)], [], np.random.default_rng(seed))
-    window = maker.hard_negative(excerpt, peak=int(1.2 * 16000) + 160).astype(np.float32)
-    assert window.dtype == np.float32 and len(window) == 32000
+    raw = maker.hard_negative(excerpt, peak=int(1.2 * 16000) + 160)
+    assert raw.dtype == np.int16 and len(raw) == 32000  # as an ADC delivers it, like every training window
+    window = raw.astype(np.float32)
     frames = np.sqrt(np.mean(window.reshape(-1, 160) ** 2, axis=1))
     onset = int(np.argmax(frames > 0.3 * frames.max())) * 160
     # Positive word ends lie between 40 % of the window and 0.35 s before its end.

@@ -203,13 +203,17 @@ class WindowMaker:
         x = foreground + self._background() * 10 ** (-snr_db / 20)
         return finish(rng, x)
 
+    def _word_end(self) -> int:
+        """Where a positive's word ends: after 40 % of the window, at least 0.35 s before its end."""
+        return int(self.rng.uniform(0.4 * self.length, self.length - 0.35 * SAMPLE_RATE))
+
     def positive(self, word: np.ndarray) -> tuple[np.ndarray, int]:
         """The wake word ending between 40 % of the window and 0.35 s before its end; maybe with speech around."""
         rng = self.rng
         word = trim_silence(word)
         if rng.random() < 0.5:
             word = vocal_tract_shift(rng, word)
-        word_end = int(rng.uniform(0.4 * self.length, self.length - 0.35 * SAMPLE_RATE))
+        word_end = self._word_end()
         canvas = np.zeros(self.length, np.float32)
         self._place(canvas, word, word_end, 1.0)
         word_start = word_end - len(word)
@@ -226,7 +230,7 @@ class WindowMaker:
 
         No vocal-tract shift: what is to be unlearnt is this very sound.
         """
-        end = int(self.rng.uniform(0.4 * self.length, self.length - 0.35 * SAMPLE_RATE)) + len(excerpt) - peak
+        end = self._word_end() + len(excerpt) - peak
         canvas = np.zeros(self.length, np.float32)
         self._place(canvas, excerpt, end, 1.0)
         return self._mix(canvas, reverb=self.rng.random() < 0.3)

@@ -12,7 +12,7 @@ import torch
 
 from .dataset import FEATURES
 from .evaluate import STEP_FRAMES, stream_scores
-from .model import StreamingWakeWord, WakeWordTCN
+from .model import StreamingWakeWord, WakeWordTCN, frame_probabilities
 
 MAX_FILE_BYTES = 250_000
 
@@ -70,8 +70,7 @@ def open_session(path: str) -> onnxruntime.InferenceSession:
 def verify(model: WakeWordTCN, path: str, features: np.ndarray) -> dict:
     """Streaming ONNX (4-, 1- and 7-frame calls) must match torch on the whole sequence; size; 1-thread CPU run."""
     model = model.eval()
-    with torch.no_grad():
-        reference = torch.sigmoid(model(torch.from_numpy(features[None]))).numpy()[0]
+    reference = frame_probabilities(model, features)
     session = open_session(path)
     max_diff, n = 0.0, 0
     for step in (STEP_FRAMES, 1, 7):  # the device's step, and any other T must agree too

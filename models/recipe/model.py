@@ -7,6 +7,7 @@ So the streaming model reproduces the full-sequence model frame for frame.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -78,6 +79,12 @@ class WakeWordTCN(nn.Module):
     def state_shapes(self) -> list[tuple[int, int, int]]:
         convs = [self.conv_in] + [b.depthwise for b in self.blocks]
         return [(1, c.conv.in_channels, c.context) for c in convs]
+
+
+def frame_probabilities(model: WakeWordTCN, features: np.ndarray) -> np.ndarray:
+    """Per-frame probabilities (T,) of the full-sequence model for numpy features (T, n_mels)."""
+    with torch.no_grad():
+        return torch.sigmoid(model(torch.from_numpy(features)[None]))[0].numpy()
 
 
 class StreamingWakeWord(nn.Module):

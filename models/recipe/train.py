@@ -23,7 +23,7 @@ from tqdm import tqdm
 from . import evaluate, hard_negatives, music, real_data, synthesize
 from .dataset import FEATURES, ExampleMaker, Pools
 from .export import export_onnx, open_session, verify
-from .model import WakeWordTCN
+from .model import WakeWordTCN, frame_probabilities
 from .paths import WORK_DIR
 
 WINDOW_S = 2.0
@@ -80,11 +80,6 @@ class BatchStream(torch.utils.data.IterableDataset):
             self.maker.reseed(self.maker.seed + 1000 * (info.id + 1))
         while True:
             yield tuple(torch.from_numpy(a) for a in self.maker.batch(self.batch_size))
-
-
-def frame_probabilities(model: WakeWordTCN, features: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return torch.sigmoid(model(torch.from_numpy(features)[None]))[0].numpy()
 
 
 def mine(model: WakeWordTCN, maker: ExampleMaker, miner: hard_negatives.Miner) -> None:
