@@ -198,3 +198,16 @@ def test_a_hard_negative_puts_the_moment_that_fired_where_a_positive_ends(seed):
     onset = int(np.argmax(frames > 0.3 * frames.max())) * 160
     # Positive word ends lie between 40 % of the window and 0.35 s before its end.
     assert 0.4 * 32000 - 400 <= onset <= 32000 - 0.35 * 16000
+
+
+@pytest.mark.parametrize("metrics, says_rooms", [
+    ({"training_data": {"simulated_rooms": 300, "vocal_tract_shift": True}}, True),  # today's train, with or without make
+    ({"training_data": {}, "recipe": {"command": "make"}}, True),  # older metrics: make had them, nothing else did
+    ({"training_data": {}}, False),  # 0.1.0's staged training had neither
+])
+def test_the_card_names_rooms_and_vocal_tract_shifts_exactly_when_the_run_had_them(metrics, says_rooms):
+    pytest.importorskip("torch")  # the card imports the model's constants
+    from models.recipe import model_card
+
+    assert ("300 simulated shoebox rooms" in model_card._rooms_text(metrics)) == says_rooms
+    assert ("vocal-tract-length shift" in model_card._vocal_tract_text(metrics)) == says_rooms

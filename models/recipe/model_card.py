@@ -9,6 +9,7 @@ import argparse
 import hashlib
 import json
 import os
+from pathlib import Path
 
 import onnx
 
@@ -83,6 +84,19 @@ def _hard_negative_text(data: dict) -> str:
             "tenth of the training windows (hard-negative mining, `models/recipe/hard_negatives.py`)")
 
 
+# Metrics files older than these keys came from `make` exactly when the run had rooms and vocal-tract shifts.
+def _rooms_text(metrics: dict) -> str:
+    rooms = metrics["training_data"].get("simulated_rooms", 300 if metrics.get("recipe") else 0)
+    return f"; {rooms} simulated shoebox rooms from pyroomacoustics, RT60 0.15–0.8 s, talker 0.5–5 m away" if rooms else ""
+
+
+def _vocal_tract_text(metrics: dict) -> str:
+    if not metrics["training_data"].get("vocal_tract_shift", bool(metrics.get("recipe"))):
+        return ""
+    return ("; vocal-tract-length shift (resampling ×0.88–1.12: pitch and formants together) of half the positives "
+            "and half the negatives alike")
+
+
 def _recipe_line(metrics: dict) -> str:
     recipe = metrics.get("recipe")
     if not recipe:
@@ -95,7 +109,25 @@ def _recipe_line(metrics: dict) -> str:
             f"{recipe['synthesis_s'] / 60:.1f} min, training and evaluation {recipe['training_and_evaluation_s'] / 60:.1f} min).\n")
 
 
-def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None = None) -> str:
+def _peers_section(peers: str | None, onnx_path: str) -> str:
+    if not peers:
+        return ""
+    return f"""
+## Side by side with the peers
+
+`benchmarks/peers.py` runs this file, openWakeWord and microWakeWord on the very same streams in one run (one
+CPU thread each; thresholds at zero false accepts and at ≤ 0.5 per hour are each engine's own, read off its
+scores), here on this machine with nothing else running:
+
+```sh
+.venv/bin/python benchmarks/peers.py --model {onnx_path}
+```
+
+{peers}
+"""
+
+
+def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None = None, peers: str | None = None) -> str:
     model = onnx.load(onnx_path)
     meta = {p.key: p.value for p in model.metadata_props}
     features = json.loads(meta["wakegate.features"])
@@ -157,7 +189,7 @@ All audio was turned into features with `firmware_py.features.LogMel` after wave
 - Background: {data['noise_clips']} clips ({data['noise_hours']} h) of ESC-10 environmental sounds, Precise room
   tone and {data.get('procedural_music_hours', 0)} h of procedural music (`models/recipe/music.py`: chords, bass, melody and drums at random
   tempo, key and timbre; no recorded music is trained on), plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
-  reverberation (30 %{'; 300 simulated shoebox rooms from pyroomacoustics, RT60 0.15–0.8 s, talker 0.5–5 m away' if metrics.get('recipe') else ''}), {'random microphone response (80 %: spectral tilt, low cut 50–400 Hz, high cut 3–8 kHz, up to three ±10 dB resonances), overdriven preamp (10 %: tanh saturation), ' if data.get('microphone_responses') else ''}telephone band (15 %), level −45…+1 dBFS peak with clipping{'; vocal-tract-length shift (resampling ×0.88–1.12: pitch and formants together) of half the positives and half the negatives alike' if metrics.get('recipe') else ''}.
+  reverberation (30 %{_rooms_text(metrics)}), {'random microphone response (80 %: spectral tilt, low cut 50–400 Hz, high cut 3–8 kHz, up to three ±10 dB resonances), overdriven preamp (10 %: tanh saturation), ' if data.get('microphone_responses') else ''}telephone band (15 %), level −45…+1 dBFS peak with clipping{_vocal_tract_text(metrics)}.
 - {f"{data['windows_seen']:,} training windows" if data['windows_seen'] else "Training windows"} of 2 s, freshly augmented.
 
 Split: real data by `speaker_or_session` (CRC32 hash, 20 % dev; Precise dev = contributors Kris Gesling
@@ -203,7 +235,7 @@ Threshold sweep (FA speech: both dev speech streams, {speech_hours:.3f} h; FA mu
 | threshold | recall clean | recall 10 dB | real clean | real 10 dB | real clean, unheard | confusables accepted | FA speech | FA music | FA noise |
 |---|---|---|---|---|---|---|---|---|---|
 {_sweep_rows(metrics['sweep'])}
-
+{_peers_section(peers, onnx_path)}
 ## Limitations
 
 {limitations}
@@ -245,15 +277,15 @@ def main() -> None:
     parser.add_argument("--limitations", required=True, help="a markdown file with the limitations section")
     parser.add_argument("--out", help="default: the .onnx path with .md")
     parser.add_argument("--commands", help="a file with the exact commands that made the model (default: derived from the metrics)")
+    parser.add_argument("--peers", help="a file with the tables benchmarks/peers.py printed for this model")
     args = parser.parse_args()
     wake_word = {p.key: p.value for p in onnx.load(args.onnx).metadata_props}["wakegate.wake_word"]
     with open(args.metrics or os.path.join(WORK_DIR, f"{wake_word}-metrics.json")) as f:
         metrics = json.load(f)
-    with open(args.limitations) as f:
-        limitations = f.read().strip()
-    with open(args.out or os.path.splitext(args.onnx)[0] + ".md", "w") as f:
-        commands = open(args.commands).read().strip() if args.commands else None
-        f.write(render(args.onnx, metrics, limitations, commands))
+    limitations, commands, peers = (Path(p).read_text().strip() if p else None
+                                    for p in (args.limitations, args.commands, args.peers))
+    card = render(args.onnx, metrics, limitations, commands, peers)  # all read before the old card is replaced
+    Path(args.out or os.path.splitext(args.onnx)[0] + ".md").write_text(card)
 
 
 if __name__ == "__main__":

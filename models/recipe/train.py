@@ -281,6 +281,8 @@ def run(args: argparse.Namespace) -> dict:
         "windows_seen": 0 if args.from_checkpoint else args.epochs * args.steps_per_epoch * args.batch_size,
         "hard_negatives_mined": len(pools.hard_negatives),
         "microphone_responses": True,  # augment.microphone_response and soft_clip (older models: absent)
+        "simulated_rooms": len(maker.windows.rooms),
+        "vocal_tract_shift": True,  # augment.vocal_tract_shift (older models: absent)
     }
     metrics.update({"verify": check, "train_wall_s": round(train_s), "total_wall_s": round(time.time() - started),
                     "args": vars(args), "parameters": sum(p.numel() for p in model.parameters())})
