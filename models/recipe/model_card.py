@@ -109,21 +109,15 @@ def _recipe_line(metrics: dict) -> str:
             f"{recipe['synthesis_s'] / 60:.1f} min, training and evaluation {recipe['training_and_evaluation_s'] / 60:.1f} min).\n")
 
 
-def _peers_section(peers: str | None, onnx_path: str) -> str:
+def _peers_section(peers: str | None) -> str:
     if not peers:
         return ""
     return f"""
 ## Side by side with the peers
 
-`benchmarks/peers.py` runs this file, openWakeWord and microWakeWord on the very same streams in one run (one
-CPU thread each; thresholds at zero false accepts and at ≤ 0.5 per hour are each engine's own, read off its
-scores), here on this machine with nothing else running:
-
-```sh
-.venv/bin/python benchmarks/peers.py --model {onnx_path}
-```
-
-{peers}
+`benchmarks/peers.py` runs this model, openWakeWord and microWakeWord on the very same streams in one run (one
+CPU thread each); the thresholds at zero false accepts and at ≤ 0.5 per hour are each engine's own, read off
+its scores. {peers}
 """
 
 
@@ -235,7 +229,7 @@ Threshold sweep (FA speech: both dev speech streams, {speech_hours:.3f} h; FA mu
 | threshold | recall clean | recall 10 dB | real clean | real 10 dB | real clean, unheard | confusables accepted | FA speech | FA music | FA noise |
 |---|---|---|---|---|---|---|---|---|---|
 {_sweep_rows(metrics['sweep'])}
-{_peers_section(peers, onnx_path)}
+{_peers_section(peers)}
 ## Limitations
 
 {limitations}
@@ -277,7 +271,7 @@ def main() -> None:
     parser.add_argument("--limitations", required=True, help="a markdown file with the limitations section")
     parser.add_argument("--out", help="default: the .onnx path with .md")
     parser.add_argument("--commands", help="a file with the exact commands that made the model (default: derived from the metrics)")
-    parser.add_argument("--peers", help="a file with the tables benchmarks/peers.py printed for this model")
+    parser.add_argument("--peers", help="markdown: the peer benchmark's command and the tables it printed for this model")
     args = parser.parse_args()
     wake_word = {p.key: p.value for p in onnx.load(args.onnx).metadata_props}["wakegate.wake_word"]
     with open(args.metrics or os.path.join(WORK_DIR, f"{wake_word}-metrics.json")) as f:
