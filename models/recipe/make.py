@@ -5,7 +5,7 @@
 Synthesises positives and confusables (Kokoro, espeak-ng, flite), trains on them with the real
 negatives of the shared data and procedural music, exports streaming ONNX, calibrates the threshold on
 held-out real speech, measures everything on held-out audio, writes the model card and, given a key,
-signs model and card. About 75 min on 2 CPU cores; rerunning resumes from the cached synthesis.
+signs model and card. About 50 min on 2 CPU cores; rerunning resumes from the cached synthesis.
 """
 
 from __future__ import annotations
