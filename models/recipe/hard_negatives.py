@@ -17,6 +17,11 @@ from . import evaluate
 from .augment import HOP, SAMPLE_RATE
 from .dataset import FeatureConfig
 
+# Every MINE_EVERY epochs, the MINE_LIMIT highest-scoring moments of the training negatives that reach
+# MINE_MIN_SCORE are mined; the pool keeps the HARD_POOL newest. Here, not in train.py, so that the card
+# and make's help can say it without importing the trainer.
+MINE_EVERY, MINE_MIN_SCORE, MINE_LIMIT, HARD_POOL = 3, 0.2, 1000, 3000
+
 
 @dataclass(frozen=True)
 class HardNegative:

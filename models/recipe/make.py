@@ -16,7 +16,7 @@ import os
 import time
 from pathlib import Path
 
-from . import real_data, synthesize
+from . import hard_negatives, real_data, synthesize
 from .paths import REPO_ROOT, WORK_DIR
 
 DEFAULT_LIMITATIONS = """- Positives are synthetic only (Kokoro, espeak-ng, flite); real voices, children, strong accents and
@@ -39,7 +39,7 @@ def main() -> None:
                         help="also synthesise and train on 500 positives with the word ending a sentence "
                              "(~10 min more; fewer speech but more music false accepts, see the README)")
     parser.add_argument("--hard-negative-mining", action=argparse.BooleanOptionalAction, default=True,
-                        help="every 3 epochs, train on the moments of the training negatives the model fires on "
+                        help=f"every {hard_negatives.MINE_EVERY} epochs, train on the moments of the training negatives the model fires on "
                              "(on by default: more recall at zero false accepts for alexa, far less on computer's "
                              "real recordings; see the README)")
     parser.add_argument("--limitations", help="markdown for the card's Limitations section (default: a generic one)")

@@ -14,6 +14,7 @@ from pathlib import Path
 import onnx
 
 from .attributions import markdown as esc10_attributions
+from .hard_negatives import MINE_EVERY
 from .model import CHANNELS, DILATIONS, KERNEL
 from .paths import WORK_DIR
 from .synthesize import CONFUSABLES
@@ -79,7 +80,7 @@ def _in_sentence_text(data: dict) -> str:
 def _hard_negative_text(data: dict) -> str:
     if not data.get("hard_negatives_mined"):  # older recipes, or --no-hard-negative-mining
         return ""
-    return ("; every 3 epochs the model in training scored them and the background below as continuous "
+    return (f"; every {MINE_EVERY} epochs the model in training scored them and the background below as continuous "
             f"streams, and the moments it scored highest ({data['hard_negatives_mined']} in the last pool) made up a "
             "tenth of the training windows (hard-negative mining, `models/recipe/hard_negatives.py`)")
 

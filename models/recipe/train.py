@@ -23,13 +23,11 @@ from tqdm import tqdm
 from . import evaluate, hard_negatives, music, real_data, synthesize
 from .dataset import FEATURES, ExampleMaker, Pools
 from .export import export_onnx, open_session, verify
+from .hard_negatives import HARD_POOL, MINE_EVERY, MINE_LIMIT, MINE_MIN_SCORE
 from .model import WakeWordTCN, frame_probabilities
 from .paths import WORK_DIR
 
 WINDOW_S = 2.0
-# Hard-negative mining (on unless --no-hard-negative-mining): every MINE_EVERY epochs, the MINE_LIMIT highest-scoring
-# moments of the training negatives that reach MINE_MIN_SCORE; the pool keeps the HARD_POOL newest.
-MINE_EVERY, MINE_MIN_SCORE, MINE_LIMIT, HARD_POOL = 3, 0.2, 1000, 3000
 
 
 def log(message: str) -> None:
