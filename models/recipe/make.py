@@ -40,8 +40,8 @@ def main() -> None:
                              "(~10 min more; fewer speech but more music false accepts, see the README)")
     parser.add_argument("--hard-negative-mining", action=argparse.BooleanOptionalAction, default=True,
                         help=f"every {hard_negatives.MINE_EVERY} epochs, train on the moments of the training negatives the model fires on "
-                             "(on by default: more recall at zero false accepts for alexa, far less on computer's "
-                             "real recordings; see the README)")
+                             "(on by default: more recall at zero false accepts for alexa; on computer's real "
+                             "recordings its effect is smaller than the spread between seeds; see the README)")
     parser.add_argument("--limitations", help="markdown for the card's Limitations section (default: a generic one)")
     parser.add_argument("--sign-key", metavar="PEM", help="sign model and card with this Ed25519 private key")
     args = parser.parse_args()
