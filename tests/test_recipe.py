@@ -211,3 +211,44 @@ def test_the_card_names_rooms_and_vocal_tract_shifts_exactly_when_the_run_had_th
 
     assert ("300 simulated shoebox rooms" in model_card._rooms_text(metrics)) == says_rooms
     assert ("vocal-tract-length shift" in model_card._vocal_tract_text(metrics)) == says_rooms
+
+
+def _tone(seconds: float, rate: int, channels: int) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    wave = 0.3 * np.sin(2 * np.pi * 440 * t)
+    return np.stack([wave] * channels, axis=1) if channels > 1 else wave
+
+
+def test_recorded_training_music_is_cut_into_16_khz_pieces_and_cached(tmp_path):
+    soundfile = pytest.importorskip("soundfile")
+    albums = tmp_path / "albums"
+    albums.mkdir()
+    soundfile.write(albums / "a.flac", _tone(50.0, 44100, 2), 44100)  # (writing long Ogg segfaults libsndfile)
+    soundfile.write(albums / "b.wav", _tone(20.0, 8000, 1), 8000, subtype="PCM_16")
+    (albums / "notes.xml").write_text("<playlist/>")  # not audio: skipped
+    cache = tmp_path / "cache.npz"
+    pieces, files = music.recorded_training_music([str(albums), str(tmp_path / "missing")], str(tmp_path / "dev"), str(cache))
+    assert files == [str(albums / "a.flac"), str(albums / "b.wav")]
+    assert [len(p) / 16000 for p in pieces] == pytest.approx([30.0, 20.0, 20.0], abs=0.01)
+    assert all(p.dtype == np.int16 and np.abs(p).max() > 9000 for p in pieces)
+    again, _ = music.recorded_training_music([str(albums)], str(tmp_path / "dev"), str(cache))
+    assert all(np.array_equal(a, b) for a, b in zip(pieces, again))
+
+
+def test_held_out_music_is_never_trained_on(tmp_path):
+    soundfile = pytest.importorskip("soundfile")
+    dev = tmp_path / "wesnoth" / "music"
+    dev.mkdir(parents=True)
+    soundfile.write(dev / "battle.wav", _tone(1.0, 16000, 1), 16000)
+    with pytest.raises(ValueError, match="held-out"):
+        music.recorded_training_music([str(tmp_path / "wesnoth" / "music")], str(tmp_path / "wesnoth"), str(tmp_path / "c.npz"))
+
+
+@pytest.mark.parametrize("data, trained_on_recorded_music", [({"recorded_music_hours": 1.821}, True), ({}, False)])
+def test_the_card_credits_recorded_music_exactly_when_it_was_trained_on(data, trained_on_recorded_music):
+    pytest.importorskip("torch")  # the card imports the model's constants
+    from models.recipe import model_card
+
+    assert ("no recorded music is trained on" in model_card._recorded_music_text(data)) != trained_on_recorded_music
+    credits = model_card._recorded_music_licences(data)
+    assert all(name in credits for name in ("colobot", "Macroform", "asterisk-moh-opsound-wav")) == trained_on_recorded_music

@@ -86,6 +86,26 @@ def _hard_negative_text(data: dict) -> str:
 
 
 # Metrics files older than these keys came from `make` exactly when the run had rooms and vocal-tract shifts.
+def _recorded_music_text(data: dict) -> str:
+    if not data.get("recorded_music_hours"):
+        return "no recorded music is trained on"
+    return (f"and {data['recorded_music_hours']} h of recorded music from other Debian packages, cut into 30 s pieces "
+            "(sources below; the held-out wesnoth music is never trained on)")
+
+
+def _recorded_music_licences(data: dict) -> str:
+    if not data.get("recorded_music_hours"):
+        return ""
+    return """
+- **Recorded music** (background, from Debian packages; not the held-out wesnoth music): `colobot-common-sounds`
+  (Colobot soundtrack, © 2001–2016 Daniel Roux, EPSITEC SA & TerranovaTeam, GPL-3+), `asc-music` (Advanced
+  Strategic Command soundtrack, © 2002 Michael Kievernagel, GPL-2+), `lincity-ng-data` (LinCity-NG music by
+  pronobozo and Robert van Herk, GPL-2+), `asterisk-moh-opsound-wav` ("cold day", "robot dity", "the
+  simplicity" by Paul Shuler (Macroform), "morning coffee" by Manolo Camp, "system" by Reno Project; CC BY-SA
+  3.0). Changes: downmixed, resampled to 16 kHz, cut into 30 s pieces, mixed at random SNR. GPL and CC BY-SA
+  are copyleft licences: the question below applies to them too."""
+
+
 def _rooms_text(metrics: dict) -> str:
     rooms = metrics["training_data"].get("simulated_rooms", 300 if metrics.get("recipe") else 0)
     return f"; {rooms} simulated shoebox rooms from pyroomacoustics, RT60 0.15–0.8 s, talker 0.5–5 m away" if rooms else ""
@@ -183,7 +203,7 @@ All audio was turned into features with `firmware_py.features.LogMel` after wave
   Precise wake words and not-wake-words, and FSDD digits{_hard_negative_text(data)}.
 - Background: {data['noise_clips']} clips ({data['noise_hours']} h) of ESC-10 environmental sounds, Precise room
   tone and {data.get('procedural_music_hours', 0)} h of procedural music (`models/recipe/music.py`: chords, bass, melody and drums at random
-  tempo, key and timbre; no recorded music is trained on), plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
+  tempo, key and timbre; {_recorded_music_text(data)}), plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
   reverberation (30 %{_rooms_text(metrics)}), {'random microphone response (80 %: spectral tilt, low cut 50–400 Hz, high cut 3–8 kHz, up to three ±10 dB resonances), overdriven preamp (10 %: tanh saturation), ' if data.get('microphone_responses') else ''}telephone band (15 %), level −45…+1 dBFS peak with clipping{_vocal_tract_text(metrics)}.
 - {f"{data['windows_seen']:,} training windows" if data['windows_seen'] else "Training windows"} of 2 s, freshly augmented.
 
@@ -254,7 +274,7 @@ The model was trained on the following data; the attributions below are required
   contributors (no attribution required); `heysavant` not used.
 - **Kokoro-82M** by hexgrad (model weights and voice vectors, Apache-2.0), run through kokoro-onnx; voice
   vectors from remsky/Kokoro-FastAPI (Apache-2.0), converted to float16 npz.
-- **espeak-ng** (GPL-3.0) and **flite** (BSD-style) were used as tools to synthesise audio; no MBROLA voice was used.
+- **espeak-ng** (GPL-3.0) and **flite** (BSD-style) were used as tools to synthesise audio; no MBROLA voice was used.{_recorded_music_licences(data)}
 
 WUW-II and FSDD are CC BY-SA 4.0 (share-alike). Whether a model's weights are an adaptation of its training
 data is unsettled; treat this file as possibly subject to CC BY-SA 4.0 until that is decided.

@@ -1,14 +1,21 @@
-"""Procedural music for training backgrounds.
+"""Music for training backgrounds: procedural, and (opt-in) recorded.
 
-The only real music here (Debian's wesnoth-1.16-music, 2.1 h) is the held-out music of the
-evaluation, so training never hears it. Instead the recipe plays its own: chord progressions on
-plucked, bowed and organ-like timbres over a bass line and a drum kit, at random tempo, key and
-balance. It teaches "harmonic, rhythmic, not speech" without borrowing anyone's recording.
+Debian's wesnoth-1.16-music (2.1 h) is the held-out music of the evaluation, so training never hears
+it. The recipe always plays its own: chord progressions on plucked, bowed and organ-like timbres over
+a bass line and a drum kit, at random tempo, key and balance. It teaches "harmonic, rhythmic, not
+speech" without borrowing anyone's recording. With --recorded-music, tracks from other Debian
+packages (paths.TRAINING_MUSIC_DIRS) join it.
 """
 
 from __future__ import annotations
 
+import glob
+import os
+
 import numpy as np
+import soundfile
+
+from .tts import to_int16_16k
 
 SAMPLE_RATE = 16000
 PIECES, PIECE_S = 60, 30.0  # 0.5 h of training music
@@ -80,3 +87,39 @@ def training_music(seed: int, pieces: int = PIECES, seconds: float = PIECE_S) ->
     """`pieces` pieces as int16 clips at 16 kHz (0.5 h by default; ~25 s to make)."""
     rng = np.random.default_rng(seed)
     return [(piece(rng, seconds) * 16000).astype(np.int16) for _ in range(pieces)]
+
+
+RECORDED_PIECE_S = 30.0  # recorded tracks are cut like the procedural pieces, so each background draw is alike
+
+
+def recorded_training_music(dirs: list[str], held_out_dir: str, cache: str) -> tuple[list[np.ndarray], list[str]]:
+    """Recorded music from `dirs` as 30 s int16 pieces at 16 kHz, and the files they came from.
+
+    Decoded once into `cache` (an .npz). A file inside `held_out_dir` (the evaluation's music) is refused:
+    training on it would make the music false-accept figures meaningless. Files soundfile cannot read
+    are skipped; missing directories give nothing.
+    """
+    held_out = os.path.realpath(held_out_dir)
+    files = sorted(f for d in dirs for f in glob.glob(os.path.join(d, "*")) if os.path.isfile(f))
+    for f in files:
+        if os.path.commonpath([held_out, os.path.realpath(f)]) == held_out:
+            raise ValueError(f"{f} is held-out evaluation music ({held_out_dir}); it cannot be trained on")
+    if os.path.exists(cache):
+        with np.load(cache) as z:
+            if list(z["files"]) == files:
+                audio, offsets = z["audio"], z["offsets"]  # each z[...] reads the file anew: once only
+                return [audio[a:b] for a, b in zip(offsets[:-1], offsets[1:])], [str(f) for f in z["used"]]
+    pieces, used = [], []
+    step = int(RECORDED_PIECE_S * SAMPLE_RATE)
+    for f in files:
+        try:
+            audio, rate = soundfile.read(f, dtype="float32")
+        except (RuntimeError, soundfile.LibsndfileError):
+            continue
+        audio = to_int16_16k(audio, rate)
+        used.append(f)
+        pieces += [audio[i : i + step] for i in range(0, len(audio) - step // 2, step)]
+    os.makedirs(os.path.dirname(cache) or ".", exist_ok=True)
+    np.savez(cache, audio=np.concatenate(pieces) if pieces else np.zeros(0, np.int16),
+             offsets=np.cumsum([0] + [len(p) for p in pieces]).astype(np.int64), files=np.array(files), used=np.array(used))
+    return pieces, used

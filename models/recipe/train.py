@@ -25,7 +25,7 @@ from .dataset import FEATURES, ExampleMaker, Pools
 from .export import export_onnx, open_session, verify
 from .hard_negatives import HARD_POOL, MINE_EVERY, MINE_LIMIT, MINE_MIN_SCORE
 from .model import WakeWordTCN, frame_probabilities
-from .paths import WORK_DIR
+from .paths import MUSIC_DIR, TRAINING_MUSIC_DIRS, WORK_DIR
 
 WINDOW_S = 2.0
 
@@ -34,16 +34,25 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def load_pools(phrase: str, train: real_data.ClipSet, seed: int, in_sentence: bool = False) -> Pools:
+def recorded_music() -> tuple[list[np.ndarray], list[str]]:
+    return music.recorded_training_music(TRAINING_MUSIC_DIRS, MUSIC_DIR, os.path.join(WORK_DIR, "real", "music_train.npz"))
+
+
+def load_pools(phrase: str, train: real_data.ClipSet, seed: int, in_sentence: bool = False,
+               with_recorded_music: bool = False) -> Pools:
     # Real recordings of the phrase itself are neither positives nor negatives in training.
     speech = train.select((train.kinds != "noise") & ~real_data.says_phrase(train.labels, phrase))
     noise = train.select(train.kinds == "noise")
+    recorded = recorded_music()[0] if with_recorded_music else []
+    if with_recorded_music and not recorded:
+        log(f"warning: no recorded training music in {TRAINING_MUSIC_DIRS} (see models/recipe/README.md): "
+            "the backgrounds will have procedural music only")
     return Pools(
         positives=[clip for name in synthesize.training_positive_sets(in_sentence)
                    for clip in synthesize.load_clips(phrase, name)],
         tts_negatives=synthesize.load_clips(phrase, "neg_train") + synthesize.load_clips(phrase, "neg_robot"),
         real_speech=[speech.clip(i) for i in range(len(speech))],
-        noises=[noise.clip(i) for i in range(len(noise))] + music.training_music(seed),
+        noises=[noise.clip(i) for i in range(len(noise))] + music.training_music(seed) + recorded,
     )
 
 
@@ -225,6 +234,8 @@ def argument_parser() -> argparse.ArgumentParser:
                         help="train on the positives with the word ending a sentence too (set pos_context)")
     parser.add_argument("--hard-negative-mining", action=argparse.BooleanOptionalAction, default=True,
                         help=f"every {MINE_EVERY} epochs, add the training negatives the model fires on to a pool of their own")
+    parser.add_argument("--recorded-music", action=argparse.BooleanOptionalAction, default=False,
+                        help="add recorded music (paths.TRAINING_MUSIC_DIRS, never the held-out music) to the backgrounds")
     return parser
 
 
@@ -238,7 +249,7 @@ def run(args: argparse.Namespace) -> dict:
     started = time.time()
 
     train_split, dev_split = real_data.load_split("train"), real_data.load_split("dev")
-    pools = load_pools(args.phrase, train_split, args.seed, args.in_sentence_positives)
+    pools = load_pools(args.phrase, train_split, args.seed, args.in_sentence_positives, args.recorded_music)
     log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
         f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
     maker = ExampleMaker(pools, WINDOW_S, args.seed)
@@ -264,6 +275,11 @@ def run(args: argparse.Namespace) -> dict:
     export_onnx(model, args.out, wake_word, args.version, threshold=metrics["threshold"])
     # Several windows back to back: longer than the receptive field, so carried state is exercised.
     check = verify(model, args.out, maker.batch(4)[0].reshape(-1, model.conv_in.conv.in_channels))
+    recorded_music_summary = {}
+    if args.recorded_music:
+        pieces, files = recorded_music()
+        recorded_music_summary = {"recorded_music_hours": round(sum(len(p) for p in pieces) / 16000 / 3600, 3),
+                                  "recorded_music_files": files}
     metrics["training_data"] = {
         "kokoro_positives": len(synthesize.load_clips(args.phrase, "pos_train")),
         "kokoro_in_sentence_positives": (len(synthesize.load_clips(args.phrase, "pos_context"))
@@ -276,6 +292,7 @@ def run(args: argparse.Namespace) -> dict:
         "noise_clips": len(pools.noises),
         "noise_hours": round(sum(len(c) for c in pools.noises) / 16000 / 3600, 3),
         "procedural_music_hours": round(music.PIECES * music.PIECE_S / 3600, 3),
+        **recorded_music_summary,
         "windows_seen": 0 if args.from_checkpoint else args.epochs * args.steps_per_epoch * args.batch_size,
         "hard_negatives_mined": len(pools.hard_negatives),
         "microphone_responses": True,  # augment.microphone_response and soft_clip (older models: absent)
