@@ -44,8 +44,8 @@ def main() -> None:
                              "recordings its effect is smaller than the spread between seeds; see the README)")
     parser.add_argument("--recorded-music", action=argparse.BooleanOptionalAction, default=False,
                         help="add 1.8 h of recorded music from Debian packages (models/recipe/README.md) to the "
-                             "training backgrounds: a third to a half as many music false accepts at a fixed threshold, "
-                             "no gain at zero false accepts")
+                             "training backgrounds: a third to a half as many music false accepts at a fixed threshold "
+                             "and, over three alexa seeds, +4 points of 10 dB recall at zero false accepts")
     parser.add_argument("--limitations", help="markdown for the card's Limitations section (default: a generic one)")
     parser.add_argument("--sign-key", metavar="PEM", help="sign model and card with this Ed25519 private key")
     args = parser.parse_args()
