@@ -85,12 +85,11 @@ def _hard_negative_text(data: dict) -> str:
             "tenth of the training windows (hard-negative mining, `models/recipe/hard_negatives.py`)")
 
 
-# Metrics files older than these keys came from `make` exactly when the run had rooms and vocal-tract shifts.
 def _recorded_music_text(data: dict) -> str:
     if not data.get("recorded_music_hours"):
         return "no recorded music is trained on"
-    return (f"and {data['recorded_music_hours']} h of recorded music from other Debian packages, cut into 30 s pieces "
-            "(sources below; the held-out wesnoth music is never trained on)")
+    return (f"plus {data['recorded_music_hours']} h of recorded music from other Debian packages in 30 s pieces, "
+            "sources below, never the held-out wesnoth music")
 
 
 def _recorded_music_licences(data: dict) -> str:
@@ -106,6 +105,7 @@ def _recorded_music_licences(data: dict) -> str:
   are copyleft licences: the question below applies to them too."""
 
 
+# Metrics files older than these keys came from `make` exactly when the run had rooms and vocal-tract shifts.
 def _rooms_text(metrics: dict) -> str:
     rooms = metrics["training_data"].get("simulated_rooms", 300 if metrics.get("recipe") else 0)
     return f"; {rooms} simulated shoebox rooms from pyroomacoustics, RT60 0.15–0.8 s, talker 0.5–5 m away" if rooms else ""

@@ -89,9 +89,6 @@ def training_music(seed: int, pieces: int = PIECES, seconds: float = PIECE_S) ->
     return [(piece(rng, seconds) * 16000).astype(np.int16) for _ in range(pieces)]
 
 
-RECORDED_PIECE_S = 30.0  # recorded tracks are cut like the procedural pieces, so each background draw is alike
-
-
 def recorded_training_music(dirs: list[str], held_out_dir: str, cache: str) -> tuple[list[np.ndarray], list[str]]:
     """Recorded music from `dirs` as 30 s int16 pieces at 16 kHz, and the files they came from.
 
@@ -110,7 +107,7 @@ def recorded_training_music(dirs: list[str], held_out_dir: str, cache: str) -> t
                 audio, offsets = z["audio"], z["offsets"]  # each z[...] reads the file anew: once only
                 return [audio[a:b] for a, b in zip(offsets[:-1], offsets[1:])], [str(f) for f in z["used"]]
     pieces, used = [], []
-    step = int(RECORDED_PIECE_S * SAMPLE_RATE)
+    step = int(PIECE_S * SAMPLE_RATE)  # cut like the procedural pieces, so each background draw is alike
     for f in files:
         try:
             audio, rate = soundfile.read(f, dtype="float32")

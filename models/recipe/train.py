@@ -35,24 +35,24 @@ def log(message: str) -> None:
 
 
 def recorded_music() -> tuple[list[np.ndarray], list[str]]:
-    return music.recorded_training_music(TRAINING_MUSIC_DIRS, MUSIC_DIR, os.path.join(WORK_DIR, "real", "music_train.npz"))
+    pieces, files = music.recorded_training_music(TRAINING_MUSIC_DIRS, MUSIC_DIR, os.path.join(WORK_DIR, "real", "music_train.npz"))
+    if not pieces:
+        log(f"warning: no recorded training music in {TRAINING_MUSIC_DIRS} (see models/recipe/README.md): "
+            "the backgrounds will have procedural music only")
+    return pieces, files
 
 
 def load_pools(phrase: str, train: real_data.ClipSet, seed: int, in_sentence: bool = False,
-               with_recorded_music: bool = False) -> Pools:
+               recorded_music: list[np.ndarray] = ()) -> Pools:
     # Real recordings of the phrase itself are neither positives nor negatives in training.
     speech = train.select((train.kinds != "noise") & ~real_data.says_phrase(train.labels, phrase))
     noise = train.select(train.kinds == "noise")
-    recorded = recorded_music()[0] if with_recorded_music else []
-    if with_recorded_music and not recorded:
-        log(f"warning: no recorded training music in {TRAINING_MUSIC_DIRS} (see models/recipe/README.md): "
-            "the backgrounds will have procedural music only")
     return Pools(
         positives=[clip for name in synthesize.training_positive_sets(in_sentence)
                    for clip in synthesize.load_clips(phrase, name)],
         tts_negatives=synthesize.load_clips(phrase, "neg_train") + synthesize.load_clips(phrase, "neg_robot"),
         real_speech=[speech.clip(i) for i in range(len(speech))],
-        noises=[noise.clip(i) for i in range(len(noise))] + music.training_music(seed) + recorded,
+        noises=[noise.clip(i) for i in range(len(noise))] + music.training_music(seed) + list(recorded_music),
     )
 
 
@@ -249,7 +249,8 @@ def run(args: argparse.Namespace) -> dict:
     started = time.time()
 
     train_split, dev_split = real_data.load_split("train"), real_data.load_split("dev")
-    pools = load_pools(args.phrase, train_split, args.seed, args.in_sentence_positives, args.recorded_music)
+    recorded, recorded_files = recorded_music() if args.recorded_music else ([], [])
+    pools = load_pools(args.phrase, train_split, args.seed, args.in_sentence_positives, recorded)
     log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
         f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
     maker = ExampleMaker(pools, WINDOW_S, args.seed)
@@ -275,11 +276,8 @@ def run(args: argparse.Namespace) -> dict:
     export_onnx(model, args.out, wake_word, args.version, threshold=metrics["threshold"])
     # Several windows back to back: longer than the receptive field, so carried state is exercised.
     check = verify(model, args.out, maker.batch(4)[0].reshape(-1, model.conv_in.conv.in_channels))
-    recorded_music_summary = {}
-    if args.recorded_music:
-        pieces, files = recorded_music()
-        recorded_music_summary = {"recorded_music_hours": round(sum(len(p) for p in pieces) / 16000 / 3600, 3),
-                                  "recorded_music_files": files}
+    recorded_music_summary = ({"recorded_music_hours": round(sum(len(p) for p in recorded) / 16000 / 3600, 3),
+                               "recorded_music_files": recorded_files} if args.recorded_music else {})
     metrics["training_data"] = {
         "kokoro_positives": len(synthesize.load_clips(args.phrase, "pos_train")),
         "kokoro_in_sentence_positives": (len(synthesize.load_clips(args.phrase, "pos_context"))
