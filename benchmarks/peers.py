@@ -35,6 +35,10 @@ counts, from those scores:
 - at three thresholds per engine: the lowest with zero false accepts on all negatives, the lowest
   with <= 0.5 FA/h on all negatives (same as zero when the negatives are under 2 h), and the engine's
   own default; plus a sweep in the JSON.
+
+The JSON also keeps, per engine, each positive clip's peak score (`positive_peaks`, in the order of the
+clips in the streams' streams.json) and the ten highest-scoring moments in the negatives
+(`top_negatives`: stream, seconds into it, score), the ones its zero-false-accept threshold must clear.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ BASELINE_ENGINE = "harness-only"  # no model: what the measuring harness itself 
 REFRACTORY_SAMPLES = 2 * RATE
 AFTER_CLIP_SAMPLES = 1 * RATE
 TARGET_FA_PER_HOUR = 0.5
+TOP_NEGATIVES = 10  # per engine in the JSON: the moments its zero-FA threshold has to clear
 SWEEP = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999)
 
 
@@ -81,6 +86,20 @@ def false_accepts(times: np.ndarray, scores: np.ndarray, threshold: float, first
         count += 1
         i = int(np.searchsorted(above, above[i] + REFRACTORY_SAMPLES, side="right"))
     return count
+
+
+def top_events(times: np.ndarray, scores: np.ndarray, count: int, first_sample: int) -> list[tuple[int, float]]:
+    """The `count` highest-scoring moments at or after first_sample, at least the refractory period apart,
+    as (sample, score), highest first: where an engine's zero-false-accept threshold comes from."""
+    keep = times >= first_sample
+    times, scores = times[keep], scores[keep]
+    events: list[tuple[int, float]] = []
+    for i in np.argsort(scores, kind="stable")[::-1]:
+        if len(events) == count:
+            break
+        if all(abs(int(times[i]) - t) >= REFRACTORY_SAMPLES for t, _ in events):
+            events.append((int(times[i]), float(scores[i])))
+    return events
 
 
 def clip_peaks(times: np.ndarray, scores: np.ndarray, starts, ends) -> np.ndarray:
@@ -120,6 +139,12 @@ class EngineResult:
         per_hour = {name: counts[name] / self.hours[name] for name in counts}
         total = sum(counts.values())
         return {"counts": counts, "per_hour": per_hour, "total": total, "total_per_hour": total / self.total_hours}
+
+    def top_negatives(self, count: int = TOP_NEGATIVES) -> list[dict]:
+        """The highest-scoring moments over all negative streams (stream, seconds into it, score)."""
+        events = [{"stream": name, "time_s": round(sample / RATE, 2), "score": score}
+                  for name, (t, s) in self.negatives.items() for sample, score in top_events(t, s, count, 0)]
+        return sorted(events, key=lambda e: -e["score"])[:count]
 
     def max_negative_score(self) -> float:
         return max((float(s.max()) for _, s in self.negatives.values() if len(s)), default=0.0)
@@ -177,6 +202,10 @@ def evaluate(result: EngineResult) -> dict:
         "at_default": result.operating_point(default),
         # The default replaces a sweep point it (nearly) equals, e.g. microWakeWord's nextafter(0.9).
         "sweep": [result.operating_point(t) for t in sorted([t for t in SWEEP if abs(t - default) > 1e-6] + [default])],
+        # Per clip, in stream order (texts in the streams' streams.json): which clips an engine misses.
+        "positive_peaks": {name: [round(float(p), 4) if np.isfinite(p) else None for p in peaks]
+                           for name, peaks in result.peaks.items()},
+        "top_negatives": result.top_negatives(),
         "cpu_s_per_audio_s": s["cpu_s_per_audio_s"], "cpu_s": s["cpu_s"], "audio_s": s["audio_s"],
         "wall_ms_per_call": s["wall_ms_per_call"], "calls": s["calls"],
         "peak_rss_mb": s["peak_rss_mb"], "rss_before_engine_mb": s["rss_before_engine_mb"],

@@ -1,0 +1,58 @@
+"""The peer benchmark's counting (benchmarks/peers.py): false accepts, clip peaks and the top negatives."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def peers():
+    sys.path.insert(0, str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location("peers", BENCHMARKS / "peers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+RATE = 16000
+HOP = 640  # one score per 40 ms
+
+
+def scores_with_bumps(seconds: float, bumps: dict[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Scores every 40 ms, 0.1 everywhere except a 200 ms bump of the given height at each given second."""
+    times = np.arange(HOP, int(seconds * RATE) + 1, HOP)
+    scores = np.full(len(times), 0.1)
+    for at, height in bumps.items():
+        near = np.abs(times - at * RATE) <= 0.1 * RATE
+        scores[near] = height * np.linspace(0.9, 1.0, near.sum())  # peak at the bump's end
+    return times, scores
+
+
+def test_false_accepts_count_each_crossing_once_per_refractory_period(peers):
+    times, scores = scores_with_bumps(60, {5: 0.9, 6: 0.95, 30: 0.8, 50: 0.6})
+    assert peers.false_accepts(times, scores, 0.7, 0) == 2  # 5 s and 6 s are one event, then 30 s
+    assert peers.false_accepts(times, scores, 0.5, 0) == 3
+    assert peers.false_accepts(times, scores, 0.5, 40 * RATE) == 1  # only 50 s is past the lead-in
+    assert peers.false_accepts(times, scores, 0.99, 0) == 0
+
+
+def test_top_negatives_are_the_highest_moments_at_least_a_refractory_period_apart(peers):
+    times, scores = scores_with_bumps(60, {5: 0.9, 6: 0.95, 30: 0.8, 50: 0.6})
+    events = peers.top_events(times, scores, 3, 0)
+    assert [round(score, 3) for _, score in events] == [0.95, 0.8, 0.6]  # 5 s lies within 2 s of 6 s
+    assert [round(sample / RATE, 1) for sample, _ in events] == [6.1, 30.1, 50.1]
+    assert peers.top_events(times, scores, 3, 40 * RATE)[0][1] == pytest.approx(0.6)
+    many = sorted(sample for sample, _ in peers.top_events(times, scores, 100, 0))
+    assert 20 <= len(many) <= 30 and min(np.diff(many)) >= 2 * RATE  # never two within 2 s, in 60 s
+
+
+def test_a_clip_peak_looks_from_its_start_to_a_second_past_its_end(peers):
+    times, scores = scores_with_bumps(20, {3: 0.9, 10.8: 0.7})
+    peaks = peers.clip_peaks(times, scores, [2 * RATE, 9 * RATE, 15 * RATE], [3 * RATE, 10 * RATE, 16 * RATE])
+    assert peaks[0] == pytest.approx(0.9) and peaks[1] == pytest.approx(0.7)  # 10.8 s is within a second
+    assert peaks[2] == pytest.approx(0.1)
