@@ -78,9 +78,9 @@ SWEEP = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.
 # -------------------------------------------------------------------------------------------- counting
 
 
-def false_accepts(times: np.ndarray, scores: np.ndarray, threshold: float, first_sample: int) -> int:
-    """Scores >= threshold at or after first_sample, each blocking the next 2 s (jumps, not a frame loop)."""
-    above = times[(scores >= threshold) & (times >= first_sample)]
+def false_accepts(times: np.ndarray, scores: np.ndarray, threshold: float) -> int:
+    """Scores >= threshold, each blocking the next 2 s (jumps, not a frame loop)."""
+    above = times[scores >= threshold]
     count, i = 0, 0
     while i < len(above):
         count += 1
@@ -88,11 +88,9 @@ def false_accepts(times: np.ndarray, scores: np.ndarray, threshold: float, first
     return count
 
 
-def top_events(times: np.ndarray, scores: np.ndarray, count: int, first_sample: int) -> list[tuple[int, float]]:
-    """The `count` highest-scoring moments at or after first_sample, at least the refractory period apart,
-    as (sample, score), highest first: where an engine's zero-false-accept threshold comes from."""
-    keep = times >= first_sample
-    times, scores = times[keep], scores[keep]
+def top_events(times: np.ndarray, scores: np.ndarray, count: int) -> list[tuple[int, float]]:
+    """The `count` highest-scoring moments, at least the refractory period apart, as (sample, score),
+    highest first: where an engine's zero-false-accept threshold comes from."""
     events: list[tuple[int, float]] = []
     for i in np.argsort(scores, kind="stable")[::-1]:
         if len(events) == count:
@@ -135,7 +133,7 @@ class EngineResult:
         return {name: float(np.mean(peaks >= threshold)) for name, peaks in self.peaks.items()}
 
     def fa(self, threshold: float) -> dict:
-        counts = {name: false_accepts(t, s, threshold, 0) for name, (t, s) in self.negatives.items()}
+        counts = {name: false_accepts(t, s, threshold) for name, (t, s) in self.negatives.items()}
         per_hour = {name: counts[name] / self.hours[name] for name in counts}
         total = sum(counts.values())
         return {"counts": counts, "per_hour": per_hour, "total": total, "total_per_hour": total / self.total_hours}
@@ -143,7 +141,7 @@ class EngineResult:
     def top_negatives(self, count: int = TOP_NEGATIVES) -> list[dict]:
         """The highest-scoring moments over all negative streams (stream, seconds into it, score)."""
         events = [{"stream": name, "time_s": round(sample / RATE, 2), "score": score}
-                  for name, (t, s) in self.negatives.items() for sample, score in top_events(t, s, count, 0)]
+                  for name, (t, s) in self.negatives.items() for sample, score in top_events(t, s, count)]
         return sorted(events, key=lambda e: -e["score"])[:count]
 
     def max_negative_score(self) -> float:

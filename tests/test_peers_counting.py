@@ -35,19 +35,17 @@ def scores_with_bumps(seconds: float, bumps: dict[float, float]) -> tuple[np.nda
 
 def test_false_accepts_count_each_crossing_once_per_refractory_period(peers):
     times, scores = scores_with_bumps(60, {5: 0.9, 6: 0.95, 30: 0.8, 50: 0.6})
-    assert peers.false_accepts(times, scores, 0.7, 0) == 2  # 5 s and 6 s are one event, then 30 s
-    assert peers.false_accepts(times, scores, 0.5, 0) == 3
-    assert peers.false_accepts(times, scores, 0.5, 40 * RATE) == 1  # only 50 s is past the lead-in
-    assert peers.false_accepts(times, scores, 0.99, 0) == 0
+    assert peers.false_accepts(times, scores, 0.7) == 2  # 5 s and 6 s are one event, then 30 s
+    assert peers.false_accepts(times, scores, 0.5) == 3
+    assert peers.false_accepts(times, scores, 0.99) == 0
 
 
 def test_top_negatives_are_the_highest_moments_at_least_a_refractory_period_apart(peers):
     times, scores = scores_with_bumps(60, {5: 0.9, 6: 0.95, 30: 0.8, 50: 0.6})
-    events = peers.top_events(times, scores, 3, 0)
+    events = peers.top_events(times, scores, 3)
     assert [round(score, 3) for _, score in events] == [0.95, 0.8, 0.6]  # 5 s lies within 2 s of 6 s
     assert [round(sample / RATE, 1) for sample, _ in events] == [6.1, 30.1, 50.1]
-    assert peers.top_events(times, scores, 3, 40 * RATE)[0][1] == pytest.approx(0.6)
-    many = sorted(sample for sample, _ in peers.top_events(times, scores, 100, 0))
+    many = sorted(sample for sample, _ in peers.top_events(times, scores, 100))
     assert 20 <= len(many) <= 30 and min(np.diff(many)) >= 2 * RATE  # never two within 2 s, in 60 s
 
 

@@ -252,3 +252,17 @@ def test_the_card_credits_recorded_music_exactly_when_it_was_trained_on(data, tr
     assert ("no recorded music is trained on" in model_card._recorded_music_text(data)) != trained_on_recorded_music
     credits = model_card._recorded_music_licences(data)
     assert all(name in credits for name in ("colobot", "Macroform", "asterisk-moh-opsound-wav")) == trained_on_recorded_music
+
+
+@pytest.mark.parametrize("data, noise_words", [
+    ({"noise_clips": 679, "noise_hours": 2.9, "recorded_noise_clips": 397, "recorded_noise_hours": 0.6,
+      "procedural_music_hours": 0.5, "recorded_music_hours": 1.821}, "397 clips (0.6 h) of ESC-10"),
+    ({"noise_clips": 457, "noise_hours": 1.1, "procedural_music_hours": 0.5}, "457 clips (1.1 h) of ESC-10"),  # older metrics
+])
+def test_the_card_counts_noise_clips_apart_from_music_pieces_when_the_metrics_do(data, noise_words):
+    pytest.importorskip("torch")  # the card imports the model's constants
+    from models.recipe import model_card
+
+    text = model_card._background_text(data)
+    assert noise_words in text and "0.5 h of procedural music" in text
+    assert ("1.821 h of recorded music" in text) == ("recorded_music_hours" in data)

@@ -14,6 +14,7 @@ from pathlib import Path
 import onnx
 
 from .attributions import markdown as esc10_attributions
+from .dataset import ExampleMaker
 from .hard_negatives import MINE_EVERY
 from .model import CHANNELS, DILATIONS, KERNEL
 from .paths import WORK_DIR
@@ -81,8 +82,19 @@ def _hard_negative_text(data: dict) -> str:
     if not data.get("hard_negatives_mined"):  # older recipes, or --no-hard-negative-mining
         return ""
     return (f"; every {MINE_EVERY} epochs the model in training scored them and the background below as continuous "
-            f"streams, and the moments it scored highest ({data['hard_negatives_mined']} in the last pool) made up a "
-            "tenth of the training windows (hard-negative mining, `models/recipe/hard_negatives.py`)")
+            f"streams, and the moments it scored highest ({data['hard_negatives_mined']} in the last pool) made up "
+            f"{ExampleMaker.MIX['hard_negative'] * 100:g} % of the training windows (hard-negative mining, "
+            "`models/recipe/hard_negatives.py`)")
+
+
+def _background_text(data: dict) -> str:
+    procedural = (f"{data.get('procedural_music_hours', 0)} h of procedural music (`models/recipe/music.py`: chords, bass, "
+                  f"melody and drums at random tempo, key and timbre; {_recorded_music_text(data)})")
+    if "recorded_noise_clips" not in data:  # older metrics counted the music pieces among the noise clips
+        return (f"{data['noise_clips']} clips ({data['noise_hours']} h) of ESC-10 environmental sounds, Precise room "
+                f"tone and {procedural}")
+    return (f"{data['recorded_noise_clips']} clips ({data['recorded_noise_hours']} h) of ESC-10 environmental sounds "
+            f"and Precise room tone, and {procedural}")
 
 
 def _recorded_music_text(data: dict) -> str:
@@ -201,9 +213,7 @@ All audio was turned into features with `firmware_py.features.LogMel` after wave
 - Real negatives (training speakers only): {data['real_speech_clips']} clips, {data['real_speech_hours']} h of WUW-II
   telephone speech (names and the keywords Operator, ThinkEngine, Onword, Wildfire, Voyager), Mycroft
   Precise wake words and not-wake-words, and FSDD digits{_hard_negative_text(data)}.
-- Background: {data['noise_clips']} clips ({data['noise_hours']} h) of ESC-10 environmental sounds, Precise room
-  tone and {data.get('procedural_music_hours', 0)} h of procedural music (`models/recipe/music.py`: chords, bass, melody and drums at random
-  tempo, key and timbre; {_recorded_music_text(data)}), plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
+- Background: {_background_text(data)}, plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
   reverberation (30 %{_rooms_text(metrics)}), {'random microphone response (80 %: spectral tilt, low cut 50–400 Hz, high cut 3–8 kHz, up to three ±10 dB resonances), overdriven preamp (10 %: tanh saturation), ' if data.get('microphone_responses') else ''}telephone band (15 %), level −45…+1 dBFS peak with clipping{_vocal_tract_text(metrics)}.
 - {f"{data['windows_seen']:,} training windows" if data['windows_seen'] else "Training windows"} of 2 s, freshly augmented.
 

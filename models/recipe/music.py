@@ -89,6 +89,21 @@ def training_music(seed: int, pieces: int = PIECES, seconds: float = PIECE_S) ->
     return [(piece(rng, seconds) * 16000).astype(np.int16) for _ in range(pieces)]
 
 
+def decode_16k(files: list[str], skip_unreadable: bool = True) -> tuple[list[np.ndarray], list[str]]:
+    """Each audio file as int16 at 16 kHz, and the files that gave them (all, unless some were unreadable)."""
+    clips, used = [], []
+    for f in files:
+        try:
+            audio, rate = soundfile.read(f, dtype="float32")
+        except (RuntimeError, soundfile.LibsndfileError):
+            if not skip_unreadable:
+                raise
+            continue
+        clips.append(to_int16_16k(audio, rate))
+        used.append(f)
+    return clips, used
+
+
 def recorded_training_music(dirs: list[str], held_out_dir: str, cache: str) -> tuple[list[np.ndarray], list[str]]:
     """Recorded music from `dirs` as 30 s int16 pieces at 16 kHz, and the files they came from.
 
@@ -106,16 +121,9 @@ def recorded_training_music(dirs: list[str], held_out_dir: str, cache: str) -> t
             if list(z["files"]) == files:
                 audio, offsets = z["audio"], z["offsets"]  # each z[...] reads the file anew: once only
                 return [audio[a:b] for a, b in zip(offsets[:-1], offsets[1:])], [str(f) for f in z["used"]]
-    pieces, used = [], []
+    tracks, used = decode_16k(files)
     step = int(PIECE_S * SAMPLE_RATE)  # cut like the procedural pieces, so each background draw is alike
-    for f in files:
-        try:
-            audio, rate = soundfile.read(f, dtype="float32")
-        except (RuntimeError, soundfile.LibsndfileError):
-            continue
-        audio = to_int16_16k(audio, rate)
-        used.append(f)
-        pieces += [audio[i : i + step] for i in range(0, len(audio) - step // 2, step)]
+    pieces = [audio[i : i + step] for audio in tracks for i in range(0, len(audio) - step // 2, step)]
     os.makedirs(os.path.dirname(cache) or ".", exist_ok=True)
     np.savez(cache, audio=np.concatenate(pieces) if pieces else np.zeros(0, np.int16),
              offsets=np.cumsum([0] + [len(p) for p in pieces]).astype(np.int64), files=np.array(files), used=np.array(used))

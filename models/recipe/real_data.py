@@ -19,6 +19,7 @@ import numpy as np
 import soundfile
 
 from .paths import MUSIC_DIR, SHARED_DATA_DIR, WORK_DIR
+from .music import decode_16k
 from .tts import to_int16_16k
 
 # Precise has only 5 contributors, too few for a hash split to be fair; hold out the two whose
@@ -124,10 +125,7 @@ def _build_music_cache() -> bool:
     files = sorted(glob.glob(os.path.join(MUSIC_DIR, "*.ogg")))
     if not files:
         return False
-    clips = []
-    for file in files:
-        audio, rate = soundfile.read(file, dtype="float32")
-        clips.append(to_int16_16k(audio, rate))
+    clips, _ = decode_16k(files, skip_unreadable=False)  # held-out evaluation audio: a bad file must not shrink it
     os.makedirs(os.path.dirname(_music_cache_path()), exist_ok=True)
     np.savez(_music_cache_path(), audio=np.concatenate(clips),
              offsets=np.cumsum([0] + [len(c) for c in clips]).astype(np.int64),

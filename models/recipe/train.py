@@ -276,6 +276,7 @@ def run(args: argparse.Namespace) -> dict:
     export_onnx(model, args.out, wake_word, args.version, threshold=metrics["threshold"])
     # Several windows back to back: longer than the receptive field, so carried state is exercised.
     check = verify(model, args.out, maker.batch(4)[0].reshape(-1, model.conv_in.conv.in_channels))
+    recorded_noise = train_split.select(train_split.kinds == "noise")  # the background that is not music
     recorded_music_summary = ({"recorded_music_hours": round(sum(len(p) for p in recorded) / 16000 / 3600, 3),
                                "recorded_music_files": recorded_files} if args.recorded_music else {})
     metrics["training_data"] = {
@@ -287,8 +288,10 @@ def run(args: argparse.Namespace) -> dict:
         "espeak_flite_negatives": len(synthesize.load_clips(args.phrase, "neg_robot")),
         "real_speech_clips": len(pools.real_speech),
         "real_speech_hours": round(sum(len(c) for c in pools.real_speech) / 16000 / 3600, 3),
-        "noise_clips": len(pools.noises),
+        "noise_clips": len(pools.noises),  # every background clip, music pieces included
         "noise_hours": round(sum(len(c) for c in pools.noises) / 16000 / 3600, 3),
+        "recorded_noise_clips": len(recorded_noise),
+        "recorded_noise_hours": round(recorded_noise.hours, 3),
         "procedural_music_hours": round(music.PIECES * music.PIECE_S / 3600, 3),
         **recorded_music_summary,
         "windows_seen": 0 if args.from_checkpoint else args.epochs * args.steps_per_epoch * args.batch_size,
