@@ -1,9 +1,9 @@
 {
   "card": "alexa.md",
-  "card_sha256": "93a610238da07fc01cf73dd9d1c4dc9cedddb39485a0c815d2cc58bc732764ca",
+  "card_sha256": "df3c6a802e16da8aa85fc585a8c8a684f7ed100e6f95a54dd9b0425ff358e971",
   "format": 1,
-  "key_id": "d0199c1ca4b8933b",
+  "key_id": "373e3ee1c0f55bfd",
   "model": "alexa.onnx",
   "model_sha256": "e2656b543c5b83d68fbe8fadb3ac256518d6482d20e8ba29e76e0ce32fd0686a",
-  "signature": "dn6ln4vtnAX0GalHgAGHtb4nqeK9SjZ7Gh8Rgcvu8AfEZoHulhdbd2clo8YScbis09MkOlYvEed0KYlMqX1UDw=="
+  "signature": "m/REW3qCg5CTtaGvXMXnFgQOZbwcWuVMjHG4orDyoPS2l7Wni6BKps6mzUYMuZXZDn9dWaQw7TNXv1/O9sIyDQ=="
 }

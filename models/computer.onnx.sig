@@ -1,9 +1,9 @@
 {
   "card": "computer.md",
-  "card_sha256": "2cf787f8381db9d5f713c28bc23448898cf0e1061b19a129a4cf35b9a86e26c5",
+  "card_sha256": "bb1a067aefa1dbe4f18176e4aa4950d5de94c8e63df8e2cb648975d3ca380d92",
   "format": 1,
-  "key_id": "d0199c1ca4b8933b",
+  "key_id": "373e3ee1c0f55bfd",
   "model": "computer.onnx",
   "model_sha256": "8957655446c892eb5763c552e6c085f2ce9ab23e8f87e0b3d31f361c4ea63438",
-  "signature": "rWThoDwoc9+73OqzGb7Eas6Alni4Rhv79YWvQKmDMZh7QMjNWZx6NSpquwOyu7s0PCRsWjkFjnGtJQAn61jlBA=="
+  "signature": "BezBDBt2FVqlKwaG9KmumSR3xTmFjDWN2SEw8O+8hU6foaS8H+7UxonN1dWM+Z9Qv/otrOYmMZNy/XFjkK3UCA=="
 }
