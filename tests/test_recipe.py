@@ -266,3 +266,22 @@ def test_the_card_counts_noise_clips_apart_from_music_pieces_when_the_metrics_do
     text = model_card._background_text(data)
     assert noise_words in text and "0.5 h of procedural music" in text
     assert ("1.821 h of recorded music" in text) == ("recorded_music_hours" in data)
+
+
+@pytest.mark.parametrize("channels, fits", [(64, True), (80, True), (96, False)])
+def test_an_exported_model_of_any_width_streams_like_torch_and_must_fit_the_size_budget(tmp_path, channels, fits):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from models.recipe.export import export_onnx, verify
+    from models.recipe.model import WakeWordTCN
+
+    torch.manual_seed(0)
+    model = WakeWordTCN(channels=channels).eval()
+    path = str(tmp_path / "m.onnx")
+    export_onnx(model, path, "alexa", "0.0.0", threshold=0.5)
+    features = np.random.default_rng(0).standard_normal((300, 40)).astype(np.float32)  # longer than the receptive field
+    if fits:
+        assert verify(model, path, features)["max_abs_diff"] < 1e-4
+    else:
+        with pytest.raises(AssertionError, match="budget"):
+            verify(model, path, features)

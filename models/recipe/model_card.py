@@ -158,6 +158,7 @@ def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None
     model = onnx.load(onnx_path)
     meta = {p.key: p.value for p in model.metadata_props}
     features = json.loads(meta["wakegate.features"])
+    channels = metrics.get("args", {}).get("channels", CHANNELS)  # older metrics: the one width there was
     with open(onnx_path, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     size = os.path.getsize(onnx_path)
@@ -188,9 +189,9 @@ def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None
 ## Architecture
 
 Streaming causal temporal CNN over {features['n_mels']} log-mel bands ({features['fmin']:g} Hz–{features['fmax'] / 1000:g} kHz, 10 ms hop): per-band mean/std normalisation
-(constants inside the graph) → causal Conv1d({features['n_mels']}→{CHANNELS}, k={KERNEL}) → BatchNorm → ReLU → {len(DILATIONS)} residual
+(constants inside the graph) → causal Conv1d({features['n_mels']}→{channels}, k={KERNEL}) → BatchNorm → ReLU → {len(DILATIONS)} residual
 blocks [depthwise causal Conv1d(k={KERNEL}, dilation {", ".join(map(str, DILATIONS))}) → pointwise Conv1d → BatchNorm → ReLU,
-plus skip] → Conv1d({CHANNELS}→1) → sigmoid. Receptive field 129 frames (1.29 s). Each conv's last
+plus skip] → Conv1d({channels}→1) → sigmoid. Receptive field 129 frames (1.29 s). Each conv's last
 (k−1)·d input frames are carried as a `state_i` tensor (6 states, zeros at start), so the model sees
 every frame once. Exported with `torch.onnx.export` (opset 17); checked: streaming in 4-frame calls
 equals the full-sequence torch output (max abs diff {metrics['verify']['max_abs_diff']:.1e} over

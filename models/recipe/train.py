@@ -24,7 +24,7 @@ from . import evaluate, hard_negatives, music, real_data, synthesize
 from .dataset import FEATURES, ExampleMaker, Pools
 from .export import export_onnx, open_session, verify
 from .hard_negatives import HARD_POOL, MINE_EVERY, MINE_LIMIT, MINE_MIN_SCORE
-from .model import WakeWordTCN, frame_probabilities
+from .model import CHANNELS, WakeWordTCN, frame_probabilities
 from .paths import MUSIC_DIR, TRAINING_MUSIC_DIRS, WORK_DIR
 
 WINDOW_S = 2.0
@@ -100,8 +100,9 @@ def mine(model: WakeWordTCN, maker: ExampleMaker, miner: hard_negatives.Miner) -
 
 
 def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_size: int, lr: float,
-                workers: int, init: str | None = None, miner: hard_negatives.Miner | None = None) -> WakeWordTCN:
-    model = WakeWordTCN()
+                workers: int, init: str | None = None, miner: hard_negatives.Miner | None = None,
+                channels: int = CHANNELS) -> WakeWordTCN:
+    model = WakeWordTCN(channels=channels)
     if init:  # continue from earlier weights (normalisation constants included)
         model.load_state_dict(torch.load(init))
     else:
@@ -236,6 +237,7 @@ def argument_parser() -> argparse.ArgumentParser:
                         help=f"every {MINE_EVERY} epochs, add the training negatives the model fires on to a pool of their own")
     parser.add_argument("--recorded-music", action=argparse.BooleanOptionalAction, default=False,
                         help="add recorded music (paths.TRAINING_MUSIC_DIRS, never the held-out music) to the backgrounds")
+    parser.add_argument("--channels", type=int, default=CHANNELS, help="the network's width")
     return parser
 
 
@@ -255,7 +257,7 @@ def run(args: argparse.Namespace) -> dict:
         f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
     maker = ExampleMaker(pools, WINDOW_S, args.seed)
     if args.from_checkpoint:  # re-export and re-evaluate trained weights
-        model = WakeWordTCN()
+        model = WakeWordTCN(channels=args.channels)
         model.load_state_dict(torch.load(args.from_checkpoint))
         model.eval()
     else:
@@ -265,7 +267,7 @@ def run(args: argparse.Namespace) -> dict:
                                          FEATURES, WakeWordTCN().receptive_field)
             log(f"hard-negative mining over {miner.hours:.2f} h of training negatives")
         model = train_model(maker, args.epochs, args.steps_per_epoch, args.batch_size, args.lr, args.workers,
-                            args.init_checkpoint, miner)
+                            args.init_checkpoint, miner, args.channels)
         os.makedirs(os.path.dirname(weights_path) or ".", exist_ok=True)
         torch.save(model.state_dict(), weights_path)
     train_s = time.time() - started
