@@ -99,6 +99,11 @@ def mine(model: WakeWordTCN, maker: ExampleMaker, miner: hard_negatives.Miner) -
         f"{firing / miner.hours:.1f}/h of training negatives), pool {len(maker.pools.hard_negatives)}")
 
 
+def checkpoint_width(path: str) -> int:
+    """The width (channels) of weights saved by train_model."""
+    return int(torch.load(path)["conv_in.conv.weight"].shape[0])
+
+
 def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_size: int, lr: float,
                 workers: int, init: str | None = None, miner: hard_negatives.Miner | None = None,
                 channels: int = CHANNELS) -> WakeWordTCN:
@@ -256,6 +261,9 @@ def run(args: argparse.Namespace) -> dict:
     log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
         f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
     maker = ExampleMaker(pools, WINDOW_S, args.seed)
+    checkpoint = args.from_checkpoint or args.init_checkpoint
+    if checkpoint:  # saved weights fix the width, whatever --channels says (the metrics record theirs)
+        args.channels = checkpoint_width(checkpoint)
     if args.from_checkpoint:  # re-export and re-evaluate trained weights
         model = WakeWordTCN(channels=args.channels)
         model.load_state_dict(torch.load(args.from_checkpoint))
