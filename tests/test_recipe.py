@@ -290,9 +290,11 @@ def test_an_exported_model_of_any_width_streams_like_torch_and_must_fit_the_size
 def test_saved_weights_tell_their_width_so_a_re_export_builds_the_same_network(tmp_path):
     torch = pytest.importorskip("torch")
     from models.recipe.model import WakeWordTCN
-    from models.recipe.train import checkpoint_width
+    from models.recipe.train import load_weights
 
     path = str(tmp_path / "w.pt")
-    torch.save(WakeWordTCN(channels=48).state_dict(), path)
-    assert checkpoint_width(path) == 48
-    WakeWordTCN(channels=checkpoint_width(path)).load_state_dict(torch.load(path))  # strict: every shape agrees
+    saved = WakeWordTCN(channels=48)
+    torch.save(saved.state_dict(), path)
+    loaded = load_weights(path)  # load_state_dict is strict: every shape agrees
+    assert loaded.conv_in.conv.out_channels == 48
+    assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), loaded.state_dict().values()))

@@ -99,18 +99,21 @@ def mine(model: WakeWordTCN, maker: ExampleMaker, miner: hard_negatives.Miner) -
         f"{firing / miner.hours:.1f}/h of training negatives), pool {len(maker.pools.hard_negatives)}")
 
 
-def checkpoint_width(path: str) -> int:
-    """The width (channels) of weights saved by train_model."""
-    return int(torch.load(path)["conv_in.conv.weight"].shape[0])
+def load_weights(path: str) -> WakeWordTCN:
+    """Weights saved by train_model, in a network of their own width (normalisation constants included)."""
+    state = torch.load(path)
+    model = WakeWordTCN(channels=int(state["conv_in.conv.weight"].shape[0]))
+    model.load_state_dict(state)
+    return model
 
 
 def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_size: int, lr: float,
                 workers: int, init: str | None = None, miner: hard_negatives.Miner | None = None,
                 channels: int = CHANNELS) -> WakeWordTCN:
-    model = WakeWordTCN(channels=channels)
-    if init:  # continue from earlier weights (normalisation constants included)
-        model.load_state_dict(torch.load(init))
+    if init:  # continue from earlier weights (their width, their normalisation constants)
+        model = load_weights(init)
     else:
+        model = WakeWordTCN(channels=channels)
         mean, std = feature_statistics(maker)
         model.feature_mean.copy_(torch.from_numpy(mean))
         model.feature_std.copy_(torch.from_numpy(std))
@@ -261,13 +264,8 @@ def run(args: argparse.Namespace) -> dict:
     log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
         f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
     maker = ExampleMaker(pools, WINDOW_S, args.seed)
-    checkpoint = args.from_checkpoint or args.init_checkpoint
-    if checkpoint:  # saved weights fix the width, whatever --channels says (the metrics record theirs)
-        args.channels = checkpoint_width(checkpoint)
     if args.from_checkpoint:  # re-export and re-evaluate trained weights
-        model = WakeWordTCN(channels=args.channels)
-        model.load_state_dict(torch.load(args.from_checkpoint))
-        model.eval()
+        model = load_weights(args.from_checkpoint).eval()
     else:
         miner = None
         if args.hard_negative_mining:
@@ -278,6 +276,7 @@ def run(args: argparse.Namespace) -> dict:
                             args.init_checkpoint, miner, args.channels)
         os.makedirs(os.path.dirname(weights_path) or ".", exist_ok=True)
         torch.save(model.state_dict(), weights_path)
+    args.channels = model.conv_in.conv.out_channels  # saved weights fix the width, whatever --channels said
     train_s = time.time() - started
 
     # Export once with a placeholder threshold, calibrate on the exported file itself, then re-export.
