@@ -9,6 +9,7 @@ import errno
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -280,12 +281,26 @@ def test_kill_9_at_random_moments(tmp_path, tls, loud_model, data_dir, owner_key
     source = wav(tmp_path, audio)
     kills = []
     try:
+        # How long one whole run takes here, from "audio is flowing" to its end (in a data dir of its own),
+        # so the kills land while it runs on a fast machine as on a slow one.
+        timing_dir = tmp_path / "timing"
+        timing_dir.mkdir()
+        shutil.copytree(data_dir, timing_dir / "data")
+        timing_cfg = config(timing_dir, timing_dir / "data", f"https://127.0.0.1:{port}/", tls[0])
+        gate = subprocess.Popen(gate_command(loud_model, timing_cfg, "--input", source), stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        gate.stdout.readline()
+        flowing = time.monotonic()
+        gate.stdout.read()
+        assert gate.wait() == 0
+        run_s = time.monotonic() - flowing
+        receiver.requests.clear()  # what the timing run sent is not this device's
         for iteration in range(iterations):
             receiver.fail_next = rng.choice([0, 0, 1, 3])  # sometimes the first sends fail: kills land in retries too
             gate = subprocess.Popen(gate_command(loud_model, cfg, "--input", source), stdout=subprocess.PIPE,
                                     stderr=subprocess.DEVNULL, text=True)
             gate.stdout.readline()  # "wakegate 0.1.0: replaying …": the models are loaded, audio is flowing
-            time.sleep(rng.uniform(0.0, 0.8))  # capture, sealing, storing and delivery all happen in here
+            time.sleep(rng.uniform(0.0, 0.9 * run_s))  # capture, sealing, storing and delivery all happen in here
             gate.send_signal(signal.SIGKILL)
             gate.wait()
             kills.append(gate.returncode)
