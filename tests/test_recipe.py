@@ -70,6 +70,29 @@ def test_microphone_response_does_not_wrap_the_end_of_a_window_into_its_start():
         assert np.abs(y[:16000]).max() < 1e-3 * np.abs(y).max()
 
 
+@pytest.mark.parametrize("factor", [0.9, 1.0, 1.4])
+def test_a_tempo_change_scales_the_duration_but_keeps_pitch_and_level(factor):
+    from models.recipe.augment import tempo_change
+
+    t = np.arange(16000) / 16000
+    vowel = (3000 * np.sin(2 * np.pi * 180 * t) + 1500 * np.sin(2 * np.pi * 540 * t)).astype(np.float32)
+    y = tempo_change(vowel, factor)
+    assert len(y) == int(16000 / factor)
+    middle = y[2000:-2000]
+    spectrum = np.abs(np.fft.rfft(middle * np.hanning(len(middle))))
+    freqs = np.fft.rfftfreq(len(middle), 1 / 16000)
+    assert abs(freqs[np.argmax(spectrum)] - 180) < 5  # a pitch shift would move this by the factor
+    assert abs(np.std(middle) / np.std(vowel) - 1) < 0.05
+
+
+def test_a_tempo_change_leaves_clips_shorter_than_its_frames_alone():
+    from models.recipe.augment import tempo_change
+
+    click = np.zeros(300, np.float32)
+    click[10] = 1.0
+    assert np.array_equal(tempo_change(click, 1.3), click)
+
+
 def test_soft_clip_saturates_but_keeps_the_peak_and_the_sign():
     from models.recipe.augment import soft_clip
 
@@ -200,6 +223,28 @@ def test_a_hard_negative_puts_the_moment_that_fired_where_a_positive_ends(seed):
     assert 0.4 * 32000 - 400 <= onset <= 32000 - 0.35 * 16000
 
 
+@pytest.mark.parametrize("tempo_changes", [False, True])
+def test_tempo_changes_reach_positives_and_negatives_alike_and_only_when_asked_for(monkeypatch, tempo_changes):
+    from models.recipe import augment
+
+    factors = []
+    monkeypatch.setattr(augment, "tempo_change", lambda clip, factor: factors.append(factor) or clip)
+    word = _tone_burst(0.8, {0.1: 8000.0})
+    maker = augment.WindowMaker(2.0, [np.ones(16000, np.float32)], [word], [word], np.random.default_rng(3),
+                                tempo_changes=tempo_changes)
+    for _ in range(50):
+        maker.positive(word)
+    positives = len(factors)
+    for _ in range(50):
+        maker.negative(word)
+    if not tempo_changes:
+        assert factors == []  # and no random draw for it either: older seeds replay bit for bit
+        return
+    lo, hi = augment.TEMPO_RANGE
+    assert 10 <= positives <= 30 and 10 <= len(factors) - positives <= 30  # TEMPO_PROB = 0.4 of 50 each
+    assert all(lo <= f <= hi for f in factors)
+
+
 @pytest.mark.parametrize("metrics, says_rooms", [
     ({"training_data": {"simulated_rooms": 300, "vocal_tract_shift": True}}, True),  # today's train, with or without make
     ({"training_data": {}, "recipe": {"command": "make"}}, True),  # older metrics: make had them, nothing else did
@@ -211,6 +256,18 @@ def test_the_card_names_rooms_and_vocal_tract_shifts_exactly_when_the_run_had_th
 
     assert ("300 simulated shoebox rooms" in model_card._rooms_text(metrics)) == says_rooms
     assert ("vocal-tract-length shift" in model_card._vocal_tract_text(metrics)) == says_rooms
+
+
+@pytest.mark.parametrize("data, says", [
+    ({"tempo_change": {"share": 0.4, "factors": [0.9, 1.4]}}, "×0.9–1.4 the speed) of 40 % of the positives"),
+    ({}, ""),  # older metrics: those runs had no tempo changes
+])
+def test_the_card_names_tempo_changes_exactly_when_the_run_had_them(data, says):
+    pytest.importorskip("torch")  # the card imports the model's constants
+    from models.recipe import model_card
+
+    text = model_card._tempo_text({"training_data": data})
+    assert (says in text) if says else text == ""
 
 
 def _tone(seconds: float, rate: int, channels: int) -> np.ndarray:

@@ -16,7 +16,7 @@ import os
 import time
 from pathlib import Path
 
-from . import hard_negatives, real_data, synthesize
+from . import augment, hard_negatives, real_data, synthesize
 from .paths import REPO_ROOT, WORK_DIR
 
 DEFAULT_LIMITATIONS = """- Positives are synthetic only (Kokoro, espeak-ng, flite); real voices, children, strong accents and
@@ -46,6 +46,10 @@ def main() -> None:
                         help="add 1.8 h of recorded music from Debian packages (models/recipe/README.md) to the "
                              "training backgrounds (on by default: a third to a half as many music false accepts at a "
                              "fixed threshold; without the packages it warns and trains on procedural music only)")
+    parser.add_argument("--tempo-changes", action=argparse.BooleanOptionalAction, default=True,
+                        help=f"play {augment.TEMPO_PROB * 100:g} %% of the training words and negatives alike "
+                             f"{augment.TEMPO_RANGE[0]:g}–{augment.TEMPO_RANGE[1]:g} times as fast, pitch kept (on by "
+                             "default: fast, clipped words from unheard voices were what held-out recall missed; see the README)")
     parser.add_argument("--limitations", help="markdown for the card's Limitations section (default: a generic one)")
     parser.add_argument("--sign-key", metavar="PEM", help="sign model and card with this Ed25519 private key")
     args = parser.parse_args()
@@ -55,11 +59,13 @@ def main() -> None:
     in_sentence_flag = ["--in-sentence-positives"] if args.in_sentence_positives else []
     mining_flag = [] if args.hard_negative_mining else ["--no-hard-negative-mining"]
     music_flag = ["--recorded-music"] if args.recorded_music else []  # train's own default is off
+    tempo_flag = ["--tempo-changes"] if args.tempo_changes else []  # so is this one
     command = " ".join(["nice -n 5 .venv/bin/python -m models.recipe.make", f'--phrase "{args.phrase}"']
                        + ([f"--out {args.out}"] if args.out else [])
                        + [f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
                           if k in ("version", "epochs", "steps_per_epoch", "scale", "seed") and v != parser.get_default(k)]
-                       + in_sentence_flag + mining_flag + ([] if args.recorded_music else ["--no-recorded-music"]))
+                       + in_sentence_flag + mining_flag + ([] if args.recorded_music else ["--no-recorded-music"])
+                       + ([] if args.tempo_changes else ["--no-tempo-changes"]))
     stages: dict[str, float] = {}
     started = time.time()
 
@@ -73,7 +79,7 @@ def main() -> None:
     train_args = train.argument_parser().parse_args([
         "--phrase", args.phrase, "--out", out, "--version", args.version, "--epochs", str(args.epochs),
         "--steps-per-epoch", str(args.steps_per_epoch), "--threads", "1", "--workers", "1", "--seed", str(args.seed),
-        *in_sentence_flag, *mining_flag, *music_flag])
+        *in_sentence_flag, *mining_flag, *music_flag, *tempo_flag])
     metrics = train.run(train_args)
     stages["training_and_evaluation_s"] = time.time() - started - sum(stages.values())
     metrics["recipe"] = {"command": command, **{k: round(v) for k, v in stages.items()},

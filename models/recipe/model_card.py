@@ -130,6 +130,15 @@ def _vocal_tract_text(metrics: dict) -> str:
             "and half the negatives alike")
 
 
+def _tempo_text(metrics: dict) -> str:
+    tempo = metrics["training_data"].get("tempo_change")
+    if not tempo:
+        return ""
+    lo, hi = tempo["factors"]
+    return (f"; tempo change with pitch kept (WSOLA, ×{lo:g}–{hi:g} the speed) of {tempo['share'] * 100:g} % of the "
+            "positives and negatives alike")
+
+
 def _recipe_line(metrics: dict) -> str:
     recipe = metrics.get("recipe")
     if not recipe:
@@ -215,7 +224,7 @@ All audio was turned into features with `firmware_py.features.LogMel` after wave
   telephone speech (names and the keywords Operator, ThinkEngine, Onword, Wildfire, Voyager), Mycroft
   Precise wake words and not-wake-words, and FSDD digits{_hard_negative_text(data)}.
 - Background: {_background_text(data)}, plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
-  reverberation (30 %{_rooms_text(metrics)}), {'random microphone response (80 %: spectral tilt, low cut 50–400 Hz, high cut 3–8 kHz, up to three ±10 dB resonances), overdriven preamp (10 %: tanh saturation), ' if data.get('microphone_responses') else ''}telephone band (15 %), level −45…+1 dBFS peak with clipping{_vocal_tract_text(metrics)}.
+  reverberation (30 %{_rooms_text(metrics)}), {'random microphone response (80 %: spectral tilt, low cut 50–400 Hz, high cut 3–8 kHz, up to three ±10 dB resonances), overdriven preamp (10 %: tanh saturation), ' if data.get('microphone_responses') else ''}telephone band (15 %), level −45…+1 dBFS peak with clipping{_vocal_tract_text(metrics)}{_tempo_text(metrics)}.
 - {f"{data['windows_seen']:,} training windows" if data['windows_seen'] else "Training windows"} of 2 s, freshly augmented.
 
 Split: real data by `speaker_or_session` (CRC32 hash, 20 % dev; Precise dev = contributors Kris Gesling

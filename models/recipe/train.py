@@ -20,7 +20,7 @@ from torch.nn import functional as F
 
 from tqdm import tqdm
 
-from . import evaluate, hard_negatives, music, real_data, synthesize
+from . import augment, evaluate, hard_negatives, music, real_data, synthesize
 from .dataset import FEATURES, ExampleMaker, Pools
 from .export import export_onnx, open_session, verify
 from .hard_negatives import HARD_POOL, MINE_EVERY, MINE_LIMIT, MINE_MIN_SCORE
@@ -246,6 +246,9 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--recorded-music", action=argparse.BooleanOptionalAction, default=False,
                         help="add recorded music (paths.TRAINING_MUSIC_DIRS, never the held-out music) to the backgrounds")
     parser.add_argument("--channels", type=int, default=CHANNELS, help="the network's width")
+    parser.add_argument("--tempo-changes", action=argparse.BooleanOptionalAction, default=False,
+                        help=f"play {augment.TEMPO_PROB * 100:g} %% of positives and negatives alike {augment.TEMPO_RANGE[0]:g}–"
+                             f"{augment.TEMPO_RANGE[1]:g} times as fast, pitch kept")
     return parser
 
 
@@ -263,7 +266,7 @@ def run(args: argparse.Namespace) -> dict:
     pools = load_pools(args.phrase, train_split, args.seed, args.in_sentence_positives, recorded)
     log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
         f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
-    maker = ExampleMaker(pools, WINDOW_S, args.seed)
+    maker = ExampleMaker(pools, WINDOW_S, args.seed, args.tempo_changes)
     if args.from_checkpoint:  # re-export and re-evaluate trained weights
         model = load_weights(args.from_checkpoint).eval()
     else:
@@ -308,6 +311,7 @@ def run(args: argparse.Namespace) -> dict:
         "microphone_responses": True,  # augment.microphone_response and soft_clip (older models: absent)
         "simulated_rooms": len(maker.windows.rooms),
         "vocal_tract_shift": True,  # augment.vocal_tract_shift (older models: absent)
+        **({"tempo_change": {"share": augment.TEMPO_PROB, "factors": list(augment.TEMPO_RANGE)}} if args.tempo_changes else {}),
     }
     metrics.update({"verify": check, "train_wall_s": round(train_s), "total_wall_s": round(time.time() - started),
                     "args": vars(args), "parameters": sum(p.numel() for p in model.parameters())})
