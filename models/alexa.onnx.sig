@@ -1,9 +1,9 @@
 {
   "card": "alexa.md",
-  "card_sha256": "df3c6a802e16da8aa85fc585a8c8a684f7ed100e6f95a54dd9b0425ff358e971",
+  "card_sha256": "6f88a59f5393637ba9084c857998a154cad71f69dc8ade747e150cd04d2c7c2b",
   "format": 1,
   "key_id": "373e3ee1c0f55bfd",
   "model": "alexa.onnx",
-  "model_sha256": "e2656b543c5b83d68fbe8fadb3ac256518d6482d20e8ba29e76e0ce32fd0686a",
-  "signature": "m/REW3qCg5CTtaGvXMXnFgQOZbwcWuVMjHG4orDyoPS2l7Wni6BKps6mzUYMuZXZDn9dWaQw7TNXv1/O9sIyDQ=="
+  "model_sha256": "a2a13ddc2259409f7449cdfa4d70b2b36cf1b5d4793e69ea79c18c1a96e95e7f",
+  "signature": "P+wYthie6No40K/EHrDoEmjjLADx+P1iiKfN2u99vYoMygh97qVg6nGdqsHULrhpXeLueuUfb3zd+QRQy0xQBg=="
 }
