@@ -244,14 +244,21 @@ class WindowMaker:
         """Where a positive's word ends: after 40 % of the window, at least 0.35 s before its end."""
         return int(self.rng.uniform(0.4 * self.length, self.length - 0.35 * SAMPLE_RATE))
 
+    def _voiced(self, clip: np.ndarray) -> np.ndarray:
+        """A spoken clip trimmed, maybe faster or slower, maybe from a longer or shorter vocal tract:
+        words and negatives go through this alike, so none of it is a cue."""
+        rng = self.rng
+        clip = trim_silence(clip)
+        if self.tempo_changes and rng.random() < TEMPO_PROB:
+            clip = tempo_change(clip, rng.uniform(*TEMPO_RANGE))
+        if rng.random() < 0.5:
+            clip = vocal_tract_shift(rng, clip)
+        return clip
+
     def positive(self, word: np.ndarray) -> tuple[np.ndarray, int]:
         """The wake word ending between 40 % of the window and 0.35 s before its end; maybe with speech around."""
         rng = self.rng
-        word = trim_silence(word)
-        if self.tempo_changes and rng.random() < TEMPO_PROB:
-            word = tempo_change(word, rng.uniform(*TEMPO_RANGE))
-        if rng.random() < 0.5:
-            word = vocal_tract_shift(rng, word)
+        word = self._voiced(word)
         word_end = self._word_end()
         canvas = np.zeros(self.length, np.float32)
         self._place(canvas, word, word_end, 1.0)
@@ -281,11 +288,7 @@ class WindowMaker:
         if clip is None:
             canvas += rng.standard_normal(self.length).astype(np.float32) * 1e-3
         else:
-            clip = trim_silence(clip)
-            if self.tempo_changes and rng.random() < TEMPO_PROB:
-                clip = tempo_change(clip, rng.uniform(*TEMPO_RANGE))
-            if rng.random() < 0.5:
-                clip = vocal_tract_shift(rng, clip)
+            clip = self._voiced(clip)
             end = int(rng.uniform(0.3 * self.length, self.length + 0.5 * len(clip)))
             self._place(canvas, clip, end, 1.0)
             if rng.random() < 0.3:
