@@ -168,6 +168,7 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
     positives = [clip for clip, _ in positives_with_spec]
     clean = evaluate.positive_peak_scores(session, positives, None, 0.0)
     noisy = evaluate.positive_peak_scores(session, positives, dev_noise_audio, 10.0)
+    phone = evaluate.positive_peak_scores(session, [augment.phone_line(clip) for clip in positives], None, 0.0)
     confusable_clips = synthesize.load_clips(phrase, "neg_dev", with_text=True)
     confusables = evaluate.clip_peak_scores(session, [clip for clip, _ in confusable_clips])
     accepted_texts: dict[str, str] = {}
@@ -183,6 +184,8 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
     real_labels = dict(Counter(f"{label} ({speaker})" for _, label, speaker in recordings))
     real_clean = evaluate.positive_peak_scores(session, real, None, 0.0) if real else np.zeros(0)
     real_noisy = evaluate.positive_peak_scores(session, real, dev_noise_audio, 10.0) if real else np.zeros(0)
+    real_phone = (evaluate.positive_peak_scores(session, [augment.phone_line(clip) for clip in real], None, 0.0)
+                  if real else np.zeros(0))
     rate = lambda peaks, t: round(float(np.mean(peaks >= t)), 4) if len(peaks) else None  # noqa: E731
     by_split = lambda peaks, t: {split: rate(peaks[speaker_split == split], t) for split in ("dev", "train")}  # noqa: E731
     grid = sorted({0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, round(threshold, 4)})
@@ -192,6 +195,7 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
         "dev_voices": synthesize.DEV_KOKORO_VOICES,
         "recall_clean": round(float(np.mean(clean >= threshold)), 4),
         "recall_noise_10db": round(float(np.mean(noisy >= threshold)), 4),
+        "recall_phone_line": round(float(np.mean(phone >= threshold)), 4),
         "recall_clean_by_voice": {
             voice: round(float(np.mean([p >= threshold for p, (_, spec) in zip(clean, positives_with_spec) if spec["voice"] == voice])), 4)
             for voice in sorted({spec["voice"] for _, spec in positives_with_spec})
@@ -200,6 +204,7 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
         "real_positive_labels": real_labels,
         "recall_real_clean": rate(real_clean, threshold),
         "recall_real_noise_10db": rate(real_noisy, threshold),
+        "recall_real_phone_line": rate(real_phone, threshold),
         "real_positives_by_speaker_split": {"dev": len(unheard), "train": len(heard)},
         "recall_real_clean_by_speaker_split": by_split(real_clean, threshold),
         "recall_real_noise_10db_by_speaker_split": by_split(real_noisy, threshold),
@@ -211,6 +216,7 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
         "sweep": [
             {"threshold": t, "recall_clean": round(float(np.mean(clean >= t)), 4),
              "recall_noise_10db": round(float(np.mean(noisy >= t)), 4),
+             "recall_phone_line": round(float(np.mean(phone >= t)), 4),
              "confusable_accept_rate": round(float(np.mean(confusables >= t)), 4),
              "fa_speech": sum(len(evaluate.detections(streams[k].scores, t)) for k in ("dev_speech_calibration", "dev_speech_heldout")),
              "fa_noise": len(evaluate.detections(streams["dev_noise"].scores, t)),
@@ -249,6 +255,10 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tempo-changes", action=argparse.BooleanOptionalAction, default=False,
                         help=f"play {augment.TEMPO_PROB * 100:g} %% of positives and negatives alike {augment.TEMPO_RANGE[0]:g}–"
                              f"{augment.TEMPO_RANGE[1]:g} times as fast, pitch kept")
+    parser.add_argument("--phone-lines", action=argparse.BooleanOptionalAction, default=False,
+                        help="make the telephone share of the augmentation a phone line's whole band "
+                             f"({augment.PHONE_LOW_CUT_HZ[0]:g}–{augment.PHONE_LOW_CUT_HZ[1]:g} Hz to "
+                             f"{augment.PHONE_HIGH_CUT_HZ[0]:g}–{augment.PHONE_HIGH_CUT_HZ[1]:g} Hz), not only the 4 kHz low-pass")
     return parser
 
 
@@ -266,7 +276,7 @@ def run(args: argparse.Namespace) -> dict:
     pools = load_pools(args.phrase, train_split, args.seed, args.in_sentence_positives, recorded)
     log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
         f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
-    maker = ExampleMaker(pools, WINDOW_S, args.seed, args.tempo_changes)
+    maker = ExampleMaker(pools, WINDOW_S, args.seed, args.tempo_changes, args.phone_lines)
     if args.from_checkpoint:  # re-export and re-evaluate trained weights
         model = load_weights(args.from_checkpoint).eval()
     else:
@@ -312,6 +322,8 @@ def run(args: argparse.Namespace) -> dict:
         "simulated_rooms": len(maker.windows.rooms),
         "vocal_tract_shift": True,  # augment.vocal_tract_shift (older models: absent)
         **({"tempo_change": {"share": augment.TEMPO_PROB, "factors": list(augment.TEMPO_RANGE)}} if args.tempo_changes else {}),
+        **({"phone_line": {"low_cut_hz": list(augment.PHONE_LOW_CUT_HZ), "high_cut_hz": list(augment.PHONE_HIGH_CUT_HZ)}}
+           if args.phone_lines else {}),
     }
     metrics.update({"verify": check, "train_wall_s": round(train_s), "total_wall_s": round(time.time() - started),
                     "args": vars(args), "parameters": sum(p.numel() for p in model.parameters())})
