@@ -1,9 +1,9 @@
 {
   "card": "computer.md",
-  "card_sha256": "db1507b94e53c51b44fa186dabf1e2d17657abe702db651e7d545a95bced69a3",
+  "card_sha256": "e1d69d5a39c82c94134f61a25f5d6f86907d3fa178ae6b752aeb52d20c8850dc",
   "format": 1,
   "key_id": "373e3ee1c0f55bfd",
   "model": "computer.onnx",
-  "model_sha256": "8957655446c892eb5763c552e6c085f2ce9ab23e8f87e0b3d31f361c4ea63438",
-  "signature": "koQZRE7K6fQOmtEV5umXZ+HJOFeZdjX4SETlOVFoVk8JxGNwCnLc/cuHDZLZQthVLTwqYhVz4lWtd5wXxyzNDg=="
+  "model_sha256": "7fbe10e8201e873937d8db06bb1c46021096a25fb6cb77e4a8de18ef26065a0c",
+  "signature": "ZYFO7gGgU80TVIi5pRLWOhu8JrD9HUzD/M6roYXY76opBPO88ruY5q8s8dF5zmxRU88pbGKSzTZl4Db5WzyhDw=="
 }

@@ -16,10 +16,6 @@ HOP = 160
 # what held-out recall missed (models/recipe/README.md).
 TEMPO_PROB = 0.4
 TEMPO_RANGE = (0.9, 1.4)
-# A phone line's band, edges drawn per clip, when a WindowMaker is asked for it: the real telephone speech
-# among the negatives has lost everything below ~300 Hz, so without it "no low end" means "not the word".
-PHONE_LOW_CUT_HZ = (200.0, 400.0)
-PHONE_HIGH_CUT_HZ = (3200.0, 3700.0)
 
 
 def trim_silence(clip: np.ndarray, floor_db: float = 40.0) -> np.ndarray:
@@ -155,13 +151,6 @@ def telephone_band(x: np.ndarray) -> np.ndarray:
     return soxr.resample(soxr.resample(x, SAMPLE_RATE, 8000), 8000, SAMPLE_RATE)[: len(x)].astype(np.float32)
 
 
-def phone_line(x: np.ndarray, low_hz: float = 300.0, high_hz: float = 3400.0) -> np.ndarray:
-    """What a phone line passes (300–3400 Hz by default): a 4th-order Butterworth band-pass."""
-    from scipy.signal import butter, sosfilt  # scipy comes with the train extra
-
-    return sosfilt(butter(4, [low_hz, high_hz], btype="bandpass", fs=SAMPLE_RATE, output="sos"), x).astype(np.float32)
-
-
 def microphone_response(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     """A random microphone, enclosure and preamp, as one smooth zero-phase gain curve: a spectral tilt,
     a low cut (50–400 Hz), a high cut (3–8 kHz, steep) and up to three resonances or dips of ±10 dB.
@@ -189,18 +178,14 @@ def soft_clip(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     return (np.tanh(x / peak * drive) * peak).astype(np.float32)
 
 
-def finish(rng: np.random.Generator, x: np.ndarray, phone_lines: bool = False) -> np.ndarray:
-    """Random channel effects and overall gain, then int16 with clipping (as a real ADC would).
-
-    The telephone share is a phone line's whole band with `phone_lines`, else only the 4 kHz low-pass.
-    """
+def finish(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """Random channel effects and overall gain, then int16 with clipping (as a real ADC would)."""
     if rng.random() < 0.8:
         x = microphone_response(rng, x)
     if rng.random() < 0.1:
         x = soft_clip(rng, x)
     if rng.random() < 0.15:
-        x = (phone_line(x, rng.uniform(*PHONE_LOW_CUT_HZ), rng.uniform(*PHONE_HIGH_CUT_HZ)) if phone_lines
-             else telephone_band(x))
+        x = telephone_band(x)
     peak = np.max(np.abs(x)) + 1e-9
     # Levels from very quiet (peak −45 dBFS) to slightly clipped.
     target_peak = 32767.0 * 10 ** (rng.uniform(-45, 1) / 20)
@@ -212,7 +197,7 @@ class WindowMaker:
 
     def __init__(self, window_s: float, noises: list[np.ndarray], speech: list[np.ndarray],
                  tts_speech: list[np.ndarray], rng: np.random.Generator, rooms: list[np.ndarray] | None = None,
-                 tempo_changes: bool = False, phone_lines: bool = False):
+                 tempo_changes: bool = False):
         self.length = int(window_s * SAMPLE_RATE)
         self.noises = noises  # environmental noise and room tone
         self.speech = speech  # real speech and other wake words (negatives)
@@ -220,7 +205,6 @@ class WindowMaker:
         self.rng = rng
         self.rooms = rooms or []  # simulated room impulse responses; a crude synthetic one when empty
         self.tempo_changes = tempo_changes  # off: not even a random draw, so older runs replay bit for bit
-        self.phone_lines = phone_lines  # the same
 
     def _background(self) -> np.ndarray:
         """Noise at a level relative to 1.0 = the foreground's active RMS (set by the caller's SNR)."""
@@ -254,7 +238,7 @@ class WindowMaker:
             foreground = reverberate(foreground, room)
         snr_db = rng.uniform(0, 20) if rng.random() < 0.8 else rng.uniform(20, 40)
         x = foreground + self._background() * 10 ** (-snr_db / 20)
-        return finish(rng, x, self.phone_lines)
+        return finish(rng, x)
 
     def _word_end(self) -> int:
         """Where a positive's word ends: after 40 % of the window, at least 0.35 s before its end."""

@@ -45,12 +45,11 @@ class ExampleMaker:
     MIX = {"positive": 0.35, "tts_negative": 0.24, "truncated_positive": 0.05, "real_speech": 0.18,
            "hard_negative": 0.10, "background": 0.08}
 
-    def __init__(self, pools: Pools, window_s: float, seed: int, tempo_changes: bool = False,
-                 phone_lines: bool = False):
+    def __init__(self, pools: Pools, window_s: float, seed: int, tempo_changes: bool = False):
         self.pools = pools
         self.seed = seed
         self.windows = WindowMaker(window_s, pools.noises, pools.real_speech, pools.tts_negatives, None,
-                                   simulated_rooms(seed), tempo_changes, phone_lines)
+                                   simulated_rooms(seed), tempo_changes)
         self.reseed(seed)
         self.frontend = LogMel(FEATURES)
         self.n_frames = int(window_s * 16000) // HOP

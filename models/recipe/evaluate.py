@@ -50,6 +50,16 @@ def _with_level(x: np.ndarray, dbfs: float) -> np.ndarray:
     return x.astype(np.float32) * (32768 * 10 ** (dbfs / 20) / (augment.active_rms(x) + 1e-9))
 
 
+def phone_line(x: np.ndarray, low_hz: float = 300.0, high_hz: float = 3400.0) -> np.ndarray:
+    """What a phone line passes (300–3400 Hz by default): a 4th-order Butterworth band-pass.
+
+    An evaluation condition only: as a training augmentation it was tried and not kept (the README).
+    """
+    from scipy.signal import butter, sosfilt  # scipy comes with the train extra
+
+    return sosfilt(butter(4, [low_hz, high_hz], btype="bandpass", fs=16000, output="sos"), x).astype(np.float32)
+
+
 def positive_peak_scores(session, clips: list[np.ndarray], noise: np.ndarray | None, snr_db: float,
                          seed: int = 0) -> np.ndarray:
     """Highest score from the clip's start to 1 s after its end; the word has 1 s of lead-in.

@@ -168,7 +168,7 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
     positives = [clip for clip, _ in positives_with_spec]
     clean = evaluate.positive_peak_scores(session, positives, None, 0.0)
     noisy = evaluate.positive_peak_scores(session, positives, dev_noise_audio, 10.0)
-    phone = evaluate.positive_peak_scores(session, [augment.phone_line(clip) for clip in positives], None, 0.0)
+    phone = evaluate.positive_peak_scores(session, [evaluate.phone_line(clip) for clip in positives], None, 0.0)
     confusable_clips = synthesize.load_clips(phrase, "neg_dev", with_text=True)
     confusables = evaluate.clip_peak_scores(session, [clip for clip, _ in confusable_clips])
     accepted_texts: dict[str, str] = {}
@@ -184,7 +184,7 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
     real_labels = dict(Counter(f"{label} ({speaker})" for _, label, speaker in recordings))
     real_clean = evaluate.positive_peak_scores(session, real, None, 0.0) if real else np.zeros(0)
     real_noisy = evaluate.positive_peak_scores(session, real, dev_noise_audio, 10.0) if real else np.zeros(0)
-    real_phone = (evaluate.positive_peak_scores(session, [augment.phone_line(clip) for clip in real], None, 0.0)
+    real_phone = (evaluate.positive_peak_scores(session, [evaluate.phone_line(clip) for clip in real], None, 0.0)
                   if real else np.zeros(0))
     rate = lambda peaks, t: round(float(np.mean(peaks >= t)), 4) if len(peaks) else None  # noqa: E731
     by_split = lambda peaks, t: {split: rate(peaks[speaker_split == split], t) for split in ("dev", "train")}  # noqa: E731
@@ -255,10 +255,6 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tempo-changes", action=argparse.BooleanOptionalAction, default=False,
                         help=f"play {augment.TEMPO_PROB * 100:g} %% of positives and negatives alike {augment.TEMPO_RANGE[0]:g}–"
                              f"{augment.TEMPO_RANGE[1]:g} times as fast, pitch kept")
-    parser.add_argument("--phone-lines", action=argparse.BooleanOptionalAction, default=False,
-                        help="make the telephone share of the augmentation a phone line's whole band "
-                             f"({augment.PHONE_LOW_CUT_HZ[0]:g}–{augment.PHONE_LOW_CUT_HZ[1]:g} Hz to "
-                             f"{augment.PHONE_HIGH_CUT_HZ[0]:g}–{augment.PHONE_HIGH_CUT_HZ[1]:g} Hz), not only the 4 kHz low-pass")
     return parser
 
 
@@ -276,7 +272,7 @@ def run(args: argparse.Namespace) -> dict:
     pools = load_pools(args.phrase, train_split, args.seed, args.in_sentence_positives, recorded)
     log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
         f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
-    maker = ExampleMaker(pools, WINDOW_S, args.seed, args.tempo_changes, args.phone_lines)
+    maker = ExampleMaker(pools, WINDOW_S, args.seed, args.tempo_changes)
     if args.from_checkpoint:  # re-export and re-evaluate trained weights
         model = load_weights(args.from_checkpoint).eval()
     else:
@@ -322,8 +318,6 @@ def run(args: argparse.Namespace) -> dict:
         "simulated_rooms": len(maker.windows.rooms),
         "vocal_tract_shift": True,  # augment.vocal_tract_shift (older models: absent)
         **({"tempo_change": {"share": augment.TEMPO_PROB, "factors": list(augment.TEMPO_RANGE)}} if args.tempo_changes else {}),
-        **({"phone_line": {"low_cut_hz": list(augment.PHONE_LOW_CUT_HZ), "high_cut_hz": list(augment.PHONE_HIGH_CUT_HZ)}}
-           if args.phone_lines else {}),
     }
     metrics.update({"verify": check, "train_wall_s": round(train_s), "total_wall_s": round(time.time() - started),
                     "args": vars(args), "parameters": sum(p.numel() for p in model.parameters())})
