@@ -5,6 +5,9 @@ nice -n 5 .venv/bin/python -m models.recipe.make --phrase "alexa" --version 0.3.
 # It ran before train had --tempo-changes (the same code, on by hand; the first training batches of seed 1234 are identical both ways),
 # so its metrics JSON got `tempo_change` and `args.tempo_changes` added afterwards.
 nice -n 5 .venv/bin/python -m models.recipe.train --phrase alexa --version 0.3.0 --out models/work/alexa-tempo-1234/alexa.onnx --metrics models/work/alexa-tempo-1234/alexa-metrics.json --epochs 20 --steps-per-epoch 160 --threads 1 --workers 1 --seed 1234 --recorded-music --tempo-changes
+# The evaluation's phone-line row came later: this re-export of the saved weights wrote the same file (same sha256) and the same
+# metrics plus recall_phone_line (and the sweep's column), which were copied into the metrics JSON:
+nice -n 5 .venv/bin/python -m models.recipe.train --phrase alexa --version 0.3.0 --out /tmp/remeasure-alexa/alexa.onnx --metrics /tmp/remeasure-alexa/alexa-metrics.json --threads 1 --workers 1 --seed 1234 --recorded-music --tempo-changes --from-checkpoint models/work/alexa-tempo-1234/alexa.pt
 .venv/bin/python benchmarks/peers.py --model models/work/alexa-tempo-1234/alexa.onnx --allow-unsigned --json models/work/bench/peers-alexa-030-full.json
 # This card (models/work/bench/peers-alexa.md holds the peer command and the tables it printed) and the signature:
 .venv/bin/python -m models.recipe.model_card --onnx models/alexa.onnx --limitations models/recipe/cards/alexa-limitations.md --commands models/recipe/cards/alexa-commands.sh --peers models/work/bench/peers-alexa.md
