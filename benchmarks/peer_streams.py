@@ -16,7 +16,11 @@ The streams follow /work/shared/notes/eval-protocol.md:
   without the real recordings of the wake word itself (those are positives, not negatives);
   ``music``: Debian's wesnoth-1.16-music, ``noise``: the dev split's ESC-10 and room tone;
   clips joined by 0.2-1.0 s gaps of floor noise. The babble talkers are the same dev clips
-  (likewise without the wake word).
+  (likewise without the wake word);
+- ``debian_speech``: the dev split of models/recipe/debian_speech.py (real speech from Debian
+  packages, by voice: telephone prompts and game dialogue never trained on), where installed, so
+  the negatives reach the protocol's 3 h of real speech. Its own seeded generator: whether it is
+  there changes nothing in the other streams.
 
 Each stream is a raw little-endian int16 file (``<name>.s16``), so an engine process can read it in
 chunks without a memory map inflating its peak RSS; ``streams.json`` holds the clip boundaries and
@@ -56,10 +60,10 @@ NOISY_SNR_DB = 10.0
 NOISE_POWER_SHARES = {"pink": 0.25, "brown": 0.25, "babble": 0.5}
 BABBLE_TALKERS = 5
 GAP_RANGE_S = (0.2, 1.0)
-BUILD_VERSION = 2  # bump when the construction changes, so old caches are not reused
+BUILD_VERSION = 4  # bump when the construction changes, so old caches are not reused
 
 POSITIVE_STREAMS = ("positives", "positives_noisy", "positives_real", "positives_real_noisy")  # real: where they exist
-NEGATIVE_STREAMS = ("speech", "music", "noise")
+NEGATIVE_STREAMS = ("speech", "debian_speech", "music", "noise")
 
 
 @dataclass(frozen=True)
@@ -334,6 +338,20 @@ def build_streams(sizes: StreamSizes, log=print, wake_word: str = DEFAULT_WAKE_W
     meta["streams"]["noise"] = _build_negative(
         "noise", _take_hours([noise.clip(i) for i in order], sizes.noise_hours), out_dir, rng,
         "shared/data ESC-10 + room tone, dev split")
+
+    log("building Debian speech stream")
+    from models.recipe import debian_speech
+
+    extra = debian_speech.load("dev")
+    if extra is None:
+        log("Debian speech stream skipped: no dev package of models/recipe/debian_speech.py is installed")
+        meta["debian_speech_skipped"] = "no dev package of models/recipe/debian_speech.py is installed"
+    else:
+        extra_rng = np.random.default_rng([sizes.seed, 2])
+        order = extra_rng.permutation(len(extra))
+        meta["streams"]["debian_speech"] = _build_negative(
+            "debian_speech", _take_hours([extra.clip(i) for i in order], sizes.speech_hours), out_dir, extra_rng,
+            "Debian packages, dev split (models/recipe/debian_speech.py): " + ", ".join(dict.fromkeys(extra.labels)))
 
     for info in meta["streams"].values():
         info["hours"] = info["samples"] / RATE / 3600

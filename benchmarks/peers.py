@@ -7,7 +7,8 @@
 
     # smoke run (< 2 min): a few minutes of every stream
     nice -n 5 .venv/bin/python benchmarks/peers.py --quick --json /tmp/peers-quick.json
-    # full run: all dev speech (~1.1 h with gaps), 2 h of music, all dev noise, all held-out positives
+    # full run: all dev speech (~1.1 h with gaps), 2 h of music, all dev noise, all held-out positives,
+    # and the dev split of the Debian speech (~3.1 h; its packages: models/recipe/debian_speech.py)
     nice -n 5 .venv/bin/python benchmarks/peers.py --json models/work/bench/peers.json
 
     # another wake word (default alexa): models/computer.onnx against the held-out synthetic
@@ -236,7 +237,7 @@ def markdown(report: dict) -> str:
         + f" = {report['negative_hours_total']:.2f} h (zero FA resolves ~{1 / report['negative_hours_total']:.2f} FA/h).",
         "",
         f"| engine | thr @ 0 FA | recall {recall_cols} @ 0 FA | thr @ ≤0.5 FA/h | recall {recall_cols} @ ≤0.5 FA/h "
-        f"| default thr | recall {recall_cols} @ default | FA/h @ default: speech / music / noise / all |",
+        f"| default thr | recall {recall_cols} @ default | FA/h @ default: {' / '.join(k.replace('_', ' ') for k in NEGATIVE_STREAMS)} / all |",
         "|---|---|---|---|---|---|---|---|",
     ]
     target_key = f"at_{TARGET_FA_PER_HOUR}_fa_per_hour"

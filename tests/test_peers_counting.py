@@ -54,3 +54,17 @@ def test_a_clip_peak_looks_from_its_start_to_a_second_past_its_end(peers):
     peaks = peers.clip_peaks(times, scores, [2 * RATE, 9 * RATE, 15 * RATE], [3 * RATE, 10 * RATE, 16 * RATE])
     assert peaks[0] == pytest.approx(0.9) and peaks[1] == pytest.approx(0.7)  # 10.8 s is within a second
     assert peaks[2] == pytest.approx(0.1)
+
+
+def test_the_table_has_a_false_accept_column_for_every_negative_stream_even_a_missing_one(peers):
+    point = {"threshold": 0.8, "recall": {"positives": 1.0, "positives_noisy": 0.9}}
+    row = {"engine": "wakegate", "at_zero_fa": point, "at_0.5_fa_per_hour": point,
+           "at_default": {**point, "fa_per_hour": {"speech": 0.0, "music": 0.5, "noise": 0.0},
+                          "fa_per_hour_all_negatives": 0.31},
+           "cpu_s_per_audio_s": 0.004, "wall_ms_per_call": {"p50": 0.3, "p99": 0.6}, "peak_rss_mb": 90}
+    harness = {**row, "engine": "harness-only", "cpu_s_per_audio_s": 0.0001}
+    report = {"engines": [row], "harness_only": harness, "positive_clips": 150,
+              "negative_hours": {"speech": 1.1, "music": 2.0, "noise": 0.1}, "negative_hours_total": 3.2}
+    table = peers.markdown(report)
+    assert "FA/h @ default: speech / debian speech / music / noise / all |" in table
+    assert "| 0.00 / – / 0.50 / 0.00 / 0.31 |" in table  # no Debian speech stream in this run: a dash

@@ -309,11 +309,11 @@ def test_recorded_training_music_is_cut_into_16_khz_pieces_and_cached(tmp_path):
     soundfile.write(albums / "b.wav", _tone(20.0, 8000, 1), 8000, subtype="PCM_16")
     (albums / "notes.xml").write_text("<playlist/>")  # not audio: skipped
     cache = tmp_path / "cache.npz"
-    pieces, files = music.recorded_training_music([str(albums), str(tmp_path / "missing")], str(tmp_path / "dev"), str(cache))
+    pieces, files = music.recorded_training_music([str(albums), str(tmp_path / "missing")], [str(tmp_path / "dev")], str(cache))
     assert files == [str(albums / "a.flac"), str(albums / "b.wav")]
     assert [len(p) / 16000 for p in pieces] == pytest.approx([30.0, 20.0, 20.0], abs=0.01)
     assert all(p.dtype == np.int16 and np.abs(p).max() > 9000 for p in pieces)
-    again, _ = music.recorded_training_music([str(albums)], str(tmp_path / "dev"), str(cache))
+    again, _ = music.recorded_training_music([str(albums)], [str(tmp_path / "dev")], str(cache))
     assert all(np.array_equal(a, b) for a, b in zip(pieces, again))
 
 
@@ -323,7 +323,7 @@ def test_held_out_music_is_never_trained_on(tmp_path):
     dev.mkdir(parents=True)
     soundfile.write(dev / "battle.wav", _tone(1.0, 16000, 1), 16000)
     with pytest.raises(ValueError, match="held-out"):
-        music.recorded_training_music([str(tmp_path / "wesnoth" / "music")], str(tmp_path / "wesnoth"), str(tmp_path / "c.npz"))
+        music.recorded_training_music([str(tmp_path / "wesnoth" / "music")], [str(tmp_path / "wesnoth")], str(tmp_path / "c.npz"))
 
 
 @pytest.mark.parametrize("data, trained_on_recorded_music", [({"recorded_music_hours": 1.821}, True), ({}, False)])
@@ -380,3 +380,67 @@ def test_saved_weights_tell_their_width_so_a_re_export_builds_the_same_network(t
     loaded = load_weights(path)  # load_state_dict is strict: every shape agrees
     assert loaded.conv_in.conv.out_channels == 48
     assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), loaded.state_dict().values()))
+
+
+def _install_debian_speech(root, soundfile):
+    """A tiny stand-in for two of the Debian packages: Asterisk prompts (with a silence file, a beep
+    and a tone among them, as the real set has) and KLettres' spoken letters."""
+    allison = root / "usr/share/asterisk/sounds/en_US_f_Allison"
+    (allison / "digits").mkdir(parents=True)
+    (allison / "silence").mkdir()
+    soundfile.write(allison / "digits" / "1.wav", _tone(0.5, 8000, 1), 8000, subtype="PCM_16")
+    soundfile.write(allison / "silence" / "1.wav", np.zeros(8000), 8000, subtype="PCM_16")
+    soundfile.write(allison / "beep.wav", _tone(0.2, 8000, 1), 8000, subtype="PCM_16")
+    soundfile.write(allison / "ascending-2tone.wav", _tone(0.2, 8000, 1), 8000, subtype="PCM_16")
+    soundfile.write(allison / "digits" / "0.wav", np.zeros(0), 8000, subtype="PCM_16")  # one ships empty, too
+    letters = root / "usr/share/klettres/de/alpha"
+    letters.mkdir(parents=True)
+    soundfile.write(letters / "a.ogg", _tone(0.25, 44100, 2), 44100)
+    return allison, letters
+
+
+def test_debian_speech_is_split_by_voice_without_silence_or_tones(tmp_path, monkeypatch):
+    soundfile = pytest.importorskip("soundfile")
+    from models.recipe import debian_speech
+
+    monkeypatch.setattr(debian_speech, "ROOT", str(tmp_path / "root"))
+    monkeypatch.setattr(debian_speech, "WORK_DIR", str(tmp_path / "work"))
+    (tmp_path / "root").mkdir()
+    assert debian_speech.load("dev") is None  # nothing installed: no stream, not an error
+    allison, letters = _install_debian_speech(tmp_path / "root", soundfile)
+
+    dev, train = debian_speech.load("dev"), debian_speech.load("train")
+    assert list(dev.labels) == ["asterisk-core-sounds-en-wav"] and list(dev.speakers) == ["Allison Smith (en-US)"]
+    assert list(train.labels) == ["klettres-data"]
+    assert len(dev.clip(0)) == 8000 and len(train.clip(0)) == 4000  # both at 16 kHz
+    assert dev.audio.dtype == np.int16 and np.abs(dev.audio).max() > 9000
+    with pytest.raises(ValueError, match="split"):
+        debian_speech.load("test")
+
+    cache = tmp_path / "work" / "real" / "debian_speech_dev.npz"
+    written = cache.stat().st_mtime_ns
+    assert np.array_equal(debian_speech.load("dev").audio, dev.audio) and cache.stat().st_mtime_ns == written
+    soundfile.write(allison / "digits" / "2.wav", _tone(0.25, 8000, 1), 8000, subtype="PCM_16")
+    assert len(debian_speech.load("dev")) == 2  # another file installed: the cache is rebuilt
+
+
+def test_each_debian_voice_is_in_one_split_only():
+    from models.recipe import debian_speech
+
+    splits: dict[str, set] = {}
+    for source in debian_speech.SOURCES:
+        splits.setdefault(source.voice.split(" (")[0], set()).add(source.split)
+    assert all(len(s) == 1 for s in splits.values()), splits  # Allison Smith speaks en and es: both dev
+    assert {s.split for s in debian_speech.SOURCES} == set(debian_speech.SPLITS)
+
+
+def test_debian_dev_speech_is_never_trained_on_as_music(tmp_path, monkeypatch):
+    soundfile = pytest.importorskip("soundfile")
+    from models.recipe import debian_speech
+
+    monkeypatch.setattr(debian_speech, "ROOT", str(tmp_path))
+    allison, letters = _install_debian_speech(tmp_path, soundfile)
+    held_out = debian_speech.dev_dirs()
+    assert str(allison) in held_out and str(tmp_path / "usr/share/klettres") not in held_out
+    with pytest.raises(ValueError, match="held-out"):  # e.g. WAKEGATE_TRAINING_MUSIC pointed at it
+        music.recorded_training_music([str(allison / "digits")], held_out, str(tmp_path / "c.npz"))

@@ -50,6 +50,10 @@ def main() -> None:
                         help=f"play {augment.TEMPO_PROB * 100:g} %% of the training words and negatives alike "
                              f"{augment.TEMPO_RANGE[0]:g}–{augment.TEMPO_RANGE[1]:g} times as fast, pitch kept (on by "
                              "default: fast, clipped words from unheard voices were what held-out recall missed; see the README)")
+    parser.add_argument("--debian-speech", action=argparse.BooleanOptionalAction, default=True,
+                        help="add the training split of models/recipe/debian_speech.py (4 h of real speech recorded at a "
+                             "microphone, from Debian packages) to the real negatives (on by default: see the README; "
+                             "without the packages it warns and trains on shared/data's speech only)")
     parser.add_argument("--limitations", help="markdown for the card's Limitations section (default: a generic one)")
     parser.add_argument("--sign-key", metavar="PEM", help="sign model and card with this Ed25519 private key")
     args = parser.parse_args()
@@ -60,12 +64,14 @@ def main() -> None:
     mining_flag = [] if args.hard_negative_mining else ["--no-hard-negative-mining"]
     music_flag = ["--recorded-music"] if args.recorded_music else []  # train's own default is off
     tempo_flag = ["--tempo-changes"] if args.tempo_changes else []  # so is this one
+    debian_flag = ["--debian-speech"] if args.debian_speech else []  # and this one
     command = " ".join(["nice -n 5 .venv/bin/python -m models.recipe.make", f'--phrase "{args.phrase}"']
                        + ([f"--out {args.out}"] if args.out else [])
                        + [f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
                           if k in ("version", "epochs", "steps_per_epoch", "scale", "seed") and v != parser.get_default(k)]
                        + in_sentence_flag + mining_flag + ([] if args.recorded_music else ["--no-recorded-music"])
-                       + ([] if args.tempo_changes else ["--no-tempo-changes"]))
+                       + ([] if args.tempo_changes else ["--no-tempo-changes"])
+                       + ([] if args.debian_speech else ["--no-debian-speech"]))
     stages: dict[str, float] = {}
     started = time.time()
 
@@ -79,7 +85,7 @@ def main() -> None:
     train_args = train.argument_parser().parse_args([
         "--phrase", args.phrase, "--out", out, "--version", args.version, "--epochs", str(args.epochs),
         "--steps-per-epoch", str(args.steps_per_epoch), "--threads", "1", "--workers", "1", "--seed", str(args.seed),
-        *in_sentence_flag, *mining_flag, *music_flag, *tempo_flag])
+        *in_sentence_flag, *mining_flag, *music_flag, *tempo_flag, *debian_flag])
     metrics = train.run(train_args)
     stages["training_and_evaluation_s"] = time.time() - started - sum(stages.values())
     metrics["recipe"] = {"command": command, **{k: round(v) for k, v in stages.items()},

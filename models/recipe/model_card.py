@@ -55,6 +55,15 @@ def _real_positive_text(metrics: dict, phrase: str) -> str:
             "training (neither positives nor negatives) and are the real-voice test below")
 
 
+def _debian_speech_text(streams: list[dict]) -> str:
+    """Where the Debian speech stream comes from; older metrics files do not have it."""
+    if not any(s["stream"] == "dev speech, Debian packages" for s in streams):
+        return ""
+    return ("\n\"Dev speech, Debian packages\" is the dev split of `models/recipe/debian_speech.py`, voices never "
+            "trained on: Asterisk's telephone prompts by Allison Smith (English, Spanish) and June Wallack (French; "
+            "CC BY-SA 3.0), Armelle Desjardins' French prompts (GPL-2+) and the Dutch cast of Fish Fillets NG (GPL-2).")
+
+
 def _phone_line_row(metrics: dict, key: str, condition: str) -> str:
     """A recall row for the phone-line condition; older metrics files do not have it."""
     return "" if metrics.get(key) is None else f"| {condition} | {metrics[key]:.3f} |\n"
@@ -82,6 +91,15 @@ def _in_sentence_text(data: dict) -> str:
         return ""
     return (f", {data['kokoro_in_sentence_positives']} more with the word ending a short sentence, run together "
             'with the words before it ("I think it\'s called …", "can you hear me, …"; `CONTEXT_LEAD_INS`)')
+
+
+def _debian_training_text(data: dict) -> str:
+    if not data.get("debian_speech_hours"):  # older recipes, or train without --debian-speech
+        return ""
+    return (f"; of these, {data['debian_speech_clips']} clips ({data['debian_speech_hours']} h) are the training split of "
+            "`models/recipe/debian_speech.py`, speech recorded at a microphone from Debian packages: Asterisk prompts "
+            "(Italian by Carlo Flora and Paola Dal Zot, Russian, Colombian Spanish), the Czech cast and English lines "
+            "of Fish Fillets NG, and KLettres' letters and syllables in 22 languages")
 
 
 def _hard_negative_text(data: dict) -> str:
@@ -121,6 +139,20 @@ def _recorded_music_licences(data: dict) -> str:
   simplicity" by Paul Shuler (Macroform), "morning coffee" by Manolo Camp, "system" by Reno Project; CC BY-SA
   3.0). Changes: downmixed, resampled to 16 kHz, cut into 30 s pieces, mixed at random SNR. GPL and CC BY-SA
   are copyleft licences: the question below applies to them too."""
+
+
+def _debian_speech_licences(data: dict) -> str:
+    if not data.get("debian_speech_hours"):
+        return ""
+    return """
+- **Speech from Debian packages** (negatives; the training split of `models/recipe/debian_speech.py`):
+  `asterisk-core-sounds-it-wav` (Italian prompts, © 2012 Carlo Flora, CC BY-SA 3.0), `asterisk-core-sounds-ru-wav`
+  (Russian prompts, © 2010 ivrvoice.ru, CC BY 3.0), `asterisk-prompt-it-menardi-wav` (Italian prompts, © 2006–2011
+  Marco Menardi and Paola Dal Zot, CC BY-SA 3.0 Italy; English source texts © Digium), `asterisk-prompt-es-co`
+  (Colombian Spanish prompts, GPL-2+), `fillets-ng-data` and `fillets-ng-data-cs` (Fish Fillets NG voices,
+  © ALTAR interactive and the Fish Fillets NG authors, GPL-2), `klettres-data` (KLettres sounds, © 2001–2011
+  Anne-Marie Mahfouf and contributors, GPL-2+). Changes: resampled to 16 kHz, cut and mixed into training
+  windows with augmentation. GPL and CC BY-SA are copyleft licences: the question below applies to them too."""
 
 
 # Metrics files older than these keys came from `make` exactly when the run had rooms and vocal-tract shifts.
@@ -228,7 +260,7 @@ All audio was turned into features with `firmware_py.features.LogMel` after wave
   and ordinary sentences; truncated positives (first 30–60 % of the word).
 - Real negatives (training speakers only): {data['real_speech_clips']} clips, {data['real_speech_hours']} h of WUW-II
   telephone speech (names and the keywords Operator, ThinkEngine, Onword, Wildfire, Voyager), Mycroft
-  Precise wake words and not-wake-words, and FSDD digits{_hard_negative_text(data)}.
+  Precise wake words and not-wake-words, and FSDD digits{_debian_training_text(data)}{_hard_negative_text(data)}.
 - Background: {_background_text(data)}, plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
   reverberation (30 %{_rooms_text(metrics)}), {'random microphone response (80 %: spectral tilt, low cut 50–400 Hz, high cut 3–8 kHz, up to three ±10 dB resonances), overdriven preamp (10 %: tanh saturation), ' if data.get('microphone_responses') else ''}telephone band (15 %), level −45…+1 dBFS peak with clipping{_vocal_tract_text(metrics)}{_tempo_text(metrics)}.
 - {f"{data['windows_seen']:,} training windows" if data['windows_seen'] else "Training windows"} of 2 s, freshly augmented.
@@ -261,7 +293,7 @@ Clean recall by held-out voice: {", ".join(f"{v} {r:.2f}" for v, r in metrics['r
 
 **False accepts** on real dev audio, streamed continuously (dev speakers never trained on). The
 threshold was calibrated on the first stream (zero false accepts there by construction); the others
-are held out from calibration. In total {speech_fa} false accepts in {speech_hours:.3f} h of dev speech.
+are held out from calibration.{_debian_speech_text(streams)} In total {speech_fa} false accepts in {speech_hours:.3f} h of dev speech.
 
 | stream | hours | clips | false accepts | per hour | where (label of the clip) | labelled clips in it (other wake words, noise classes) |
 |---|---|---|---|---|---|---|
@@ -270,7 +302,7 @@ are held out from calibration. In total {speech_fa} false accepts in {speech_hou
 **Synthetic confusables** (held-out voices, {metrics['tts_confusables_dev']} clips): accepted
 {metrics['tts_confusable_accept_rate']:.3f} of them. Accepted: {confusable_texts or "none"}.
 
-Threshold sweep (FA speech: both dev speech streams, {speech_hours:.3f} h; FA music, FA noise: those streams;
+Threshold sweep (FA speech: every dev speech stream, {speech_hours:.3f} h; FA music, FA noise: those streams;
 "real": the real recordings of the phrase, where there are any; "real, unheard": those of dev-split speakers):
 
 | threshold | recall clean | recall 10 dB | real clean | real 10 dB | real clean, unheard | confusables accepted | FA speech | FA music | FA noise |
@@ -300,7 +332,7 @@ The model was trained on the following data; the attributions below are required
   contributors (no attribution required); `heysavant` not used.
 - **Kokoro-82M** by hexgrad (model weights and voice vectors, Apache-2.0), run through kokoro-onnx; voice
   vectors from remsky/Kokoro-FastAPI (Apache-2.0), converted to float16 npz.
-- **espeak-ng** (GPL-3.0) and **flite** (BSD-style) were used as tools to synthesise audio; no MBROLA voice was used.{_recorded_music_licences(data)}
+- **espeak-ng** (GPL-3.0) and **flite** (BSD-style) were used as tools to synthesise audio; no MBROLA voice was used.{_recorded_music_licences(data)}{_debian_speech_licences(data)}
 
 WUW-II and FSDD are CC BY-SA 4.0 (share-alike). Whether a model's weights are an adaptation of its training
 data is unsettled; treat this file as possibly subject to CC BY-SA 4.0 until that is decided.

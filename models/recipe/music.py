@@ -104,18 +104,19 @@ def decode_16k(files: list[str], skip_unreadable: bool = True) -> tuple[list[np.
     return clips, used
 
 
-def recorded_training_music(dirs: list[str], held_out_dir: str, cache: str) -> tuple[list[np.ndarray], list[str]]:
+def recorded_training_music(dirs: list[str], held_out_dirs: list[str], cache: str) -> tuple[list[np.ndarray], list[str]]:
     """Recorded music from `dirs` as 30 s int16 pieces at 16 kHz, and the files they came from.
 
-    Decoded once into `cache` (an .npz). A file inside `held_out_dir` (the evaluation's music) is refused:
-    training on it would make the music false-accept figures meaningless. Files soundfile cannot read
-    are skipped; missing directories give nothing.
+    Decoded once into `cache` (an .npz). A file inside one of `held_out_dirs` (the evaluation's music and
+    speech) is refused: training on it would make the false-accept figures meaningless. Files soundfile
+    cannot read are skipped; missing directories give nothing.
     """
-    held_out = os.path.realpath(held_out_dir)
     files = sorted(f for d in dirs for f in glob.glob(os.path.join(d, "*")) if os.path.isfile(f))
-    for f in files:
-        if os.path.commonpath([held_out, os.path.realpath(f)]) == held_out:
-            raise ValueError(f"{f} is held-out evaluation music ({held_out_dir}); it cannot be trained on")
+    for held_out_dir in held_out_dirs:
+        held_out = os.path.realpath(held_out_dir)
+        for f in files:
+            if os.path.commonpath([held_out, os.path.realpath(f)]) == held_out:
+                raise ValueError(f"{f} is held-out evaluation audio ({held_out_dir}); it cannot be trained on")
     if os.path.exists(cache):
         with np.load(cache) as z:
             if list(z["files"]) == files:

@@ -20,7 +20,7 @@ from torch.nn import functional as F
 
 from tqdm import tqdm
 
-from . import augment, evaluate, hard_negatives, music, real_data, synthesize
+from . import augment, debian_speech, evaluate, hard_negatives, music, real_data, synthesize
 from .dataset import FEATURES, ExampleMaker, Pools
 from .export import export_onnx, open_session, verify
 from .hard_negatives import HARD_POOL, MINE_EVERY, MINE_LIMIT, MINE_MIN_SCORE
@@ -35,7 +35,8 @@ def log(message: str) -> None:
 
 
 def recorded_music() -> tuple[list[np.ndarray], list[str]]:
-    pieces, files = music.recorded_training_music(TRAINING_MUSIC_DIRS, MUSIC_DIR, os.path.join(WORK_DIR, "real", "music_train.npz"))
+    pieces, files = music.recorded_training_music(TRAINING_MUSIC_DIRS, [MUSIC_DIR, *debian_speech.dev_dirs()],
+                                                 os.path.join(WORK_DIR, "real", "music_train.npz"))
     if not pieces:
         log(f"warning: no recorded training music in {TRAINING_MUSIC_DIRS} (see models/recipe/README.md): "
             "the backgrounds will have procedural music only")
@@ -43,7 +44,7 @@ def recorded_music() -> tuple[list[np.ndarray], list[str]]:
 
 
 def load_pools(phrase: str, train: real_data.ClipSet, seed: int, in_sentence: bool = False,
-               recorded_music: list[np.ndarray] = ()) -> Pools:
+               recorded_music: list[np.ndarray] = (), more_speech: real_data.ClipSet | None = None) -> Pools:
     # Real recordings of the phrase itself are neither positives nor negatives in training.
     speech = train.select((train.kinds != "noise") & ~real_data.says_phrase(train.labels, phrase))
     noise = train.select(train.kinds == "noise")
@@ -51,7 +52,8 @@ def load_pools(phrase: str, train: real_data.ClipSet, seed: int, in_sentence: bo
         positives=[clip for name in synthesize.training_positive_sets(in_sentence)
                    for clip in synthesize.load_clips(phrase, name)],
         tts_negatives=synthesize.load_clips(phrase, "neg_train") + synthesize.load_clips(phrase, "neg_robot"),
-        real_speech=[speech.clip(i) for i in range(len(speech))],
+        real_speech=[speech.clip(i) for i in range(len(speech))]
+                    + ([more_speech.clip(i) for i in range(len(more_speech))] if more_speech is not None else []),
         noises=[noise.clip(i) for i in range(len(noise))] + music.training_music(seed) + list(recorded_music),
     )
 
@@ -158,6 +160,9 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
         "dev_speech_heldout": evaluate.NegativeStream(session, speech.select(~calibrate), "dev speech, held-out half"),
         "dev_noise": evaluate.NegativeStream(session, dev.select(dev.kinds == "noise"), "dev noise + room tone"),
     }
+    debian_dev = debian_speech.load("dev")  # never trained on, and not calibrated on either
+    if debian_dev is not None:
+        streams["dev_speech_debian"] = evaluate.NegativeStream(session, debian_dev, "dev speech, Debian packages")
     dev_music = real_data.load_dev_music()
     if dev_music is not None:
         streams["dev_music"] = evaluate.NegativeStream(session, dev_music, "music (wesnoth-1.16-music, all of it)")
@@ -218,7 +223,7 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
              "recall_noise_10db": round(float(np.mean(noisy >= t)), 4),
              "recall_phone_line": round(float(np.mean(phone >= t)), 4),
              "confusable_accept_rate": round(float(np.mean(confusables >= t)), 4),
-             "fa_speech": sum(len(evaluate.detections(streams[k].scores, t)) for k in ("dev_speech_calibration", "dev_speech_heldout")),
+             "fa_speech": sum(len(evaluate.detections(stream.scores, t)) for k, stream in streams.items() if k.startswith("dev_speech")),
              "fa_noise": len(evaluate.detections(streams["dev_noise"].scores, t)),
              "fa_music": len(evaluate.detections(streams["dev_music"].scores, t)) if "dev_music" in streams else None,
              "recall_real_clean": rate(real_clean, t), "recall_real_noise_10db": rate(real_noisy, t),
@@ -251,6 +256,9 @@ def argument_parser() -> argparse.ArgumentParser:
                         help=f"every {MINE_EVERY} epochs, add the training negatives the model fires on to a pool of their own")
     parser.add_argument("--recorded-music", action=argparse.BooleanOptionalAction, default=False,
                         help="add recorded music (paths.TRAINING_MUSIC_DIRS, never the held-out music) to the backgrounds")
+    parser.add_argument("--debian-speech", action=argparse.BooleanOptionalAction, default=False,
+                        help="add the training split of models/recipe/debian_speech.py (4 h of real speech recorded "
+                             "at a microphone) to the real negatives")
     parser.add_argument("--channels", type=int, default=CHANNELS, help="the network's width")
     parser.add_argument("--tempo-changes", action=argparse.BooleanOptionalAction, default=False,
                         help=f"play {augment.TEMPO_PROB * 100:g} %% of positives and negatives alike {augment.TEMPO_RANGE[0]:g}–"
@@ -269,7 +277,11 @@ def run(args: argparse.Namespace) -> dict:
 
     train_split, dev_split = real_data.load_split("train"), real_data.load_split("dev")
     recorded, recorded_files = recorded_music() if args.recorded_music else ([], [])
-    pools = load_pools(args.phrase, train_split, args.seed, args.in_sentence_positives, recorded)
+    debian_train = debian_speech.load("train") if args.debian_speech else None
+    if args.debian_speech and debian_train is None:
+        log("warning: no Debian speech package installed (models/recipe/debian_speech.py): "
+            "the real negatives are shared/data's only")
+    pools = load_pools(args.phrase, train_split, args.seed, args.in_sentence_positives, recorded, debian_train)
     log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
         f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
     maker = ExampleMaker(pools, WINDOW_S, args.seed, args.tempo_changes)
@@ -312,6 +324,8 @@ def run(args: argparse.Namespace) -> dict:
         "recorded_noise_hours": round(recorded_noise.hours, 3),
         "procedural_music_hours": round(music.PIECES * music.PIECE_S / 3600, 3),
         **recorded_music_summary,
+        **({"debian_speech_clips": len(debian_train), "debian_speech_hours": round(debian_train.hours, 3),
+            "debian_speech_packages": sorted(set(debian_train.labels))} if debian_train is not None else {}),
         "windows_seen": 0 if args.from_checkpoint else args.epochs * args.steps_per_epoch * args.batch_size,
         "hard_negatives_mined": len(pools.hard_negatives),
         "microphone_responses": True,  # augment.microphone_response and soft_clip (older models: absent)
