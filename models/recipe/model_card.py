@@ -195,7 +195,7 @@ def _peers_section(peers: str | None) -> str:
     return f"""
 ## Side by side with the peers
 
-`benchmarks/peers.py` runs this model, openWakeWord and microWakeWord on the very same streams in one run (one
+`benchmarks/peers.py` runs this model, openWakeWord and microWakeWord on the very same streams (one
 CPU thread each); the thresholds at zero false accepts and at ≤ 0.5 per hour are each engine's own, read off
 its scores. {peers}
 """
