@@ -104,10 +104,8 @@ def load(split: str):
                 return ClipSet(z["audio"], z["offsets"], z["kinds"], z["labels"], z["speakers"])
     clips, _ = decode_16k([f for _, f in files], skip_unreadable=False)  # a bad file must not shrink a split unseen
     kept = [(source, clip) for (source, _), clip in zip(files, clips) if len(clip)]  # a few files hold no audio at all
-    clip_set = ClipSet(np.concatenate([clip for _, clip in kept]),
-                       np.cumsum([0] + [len(clip) for _, clip in kept]).astype(np.int64),
-                       np.array(["speech"] * len(kept)), np.array([source.package for source, _ in kept]),
-                       np.array([source.voice for source, _ in kept]))
+    clip_set = ClipSet.from_clips([clip for _, clip in kept], ["speech"] * len(kept),
+                                  [source.package for source, _ in kept], [source.voice for source, _ in kept])
     os.makedirs(os.path.dirname(cache), exist_ok=True)
     np.savez(cache + ".tmp.npz", audio=clip_set.audio, offsets=clip_set.offsets, kinds=clip_set.kinds,
              labels=clip_set.labels, speakers=clip_set.speakers, files=names)

@@ -44,14 +44,18 @@ class ClipSet:
     def clip(self, i: int) -> np.ndarray:
         return self.audio[self.offsets[i] : self.offsets[i + 1]]
 
-    def select(self, mask: np.ndarray) -> "ClipSet":
-        index = np.flatnonzero(mask)
-        clips = [self.clip(i) for i in index]
-        return ClipSet(
+    @classmethod
+    def from_clips(cls, clips: list[np.ndarray], kinds, labels, speakers) -> "ClipSet":
+        return cls(
             np.concatenate(clips) if clips else np.zeros(0, np.int16),
             np.cumsum([0] + [len(c) for c in clips]).astype(np.int64),
-            self.kinds[index], self.labels[index], self.speakers[index],
+            np.asarray(kinds), np.asarray(labels), np.asarray(speakers),
         )
+
+    def select(self, mask: np.ndarray) -> "ClipSet":
+        index = np.flatnonzero(mask)
+        return ClipSet.from_clips([self.clip(i) for i in index], self.kinds[index], self.labels[index],
+                                  self.speakers[index])
 
     @property
     def hours(self) -> float:
