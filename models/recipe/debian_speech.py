@@ -33,6 +33,7 @@ from .paths import WORK_DIR
 
 ROOT = "/"  # where the packages are installed
 SPLITS = ("train", "dev")
+DEV_STREAM = "dev speech, Debian packages"  # the dev split's name in the evaluation's metrics and the card
 
 
 @dataclass(frozen=True)

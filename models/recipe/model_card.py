@@ -15,6 +15,7 @@ import onnx
 
 from .attributions import markdown as esc10_attributions
 from .dataset import ExampleMaker
+from .debian_speech import DEV_STREAM as DEBIAN_DEV_STREAM
 from .hard_negatives import MINE_EVERY
 from .model import CHANNELS, DILATIONS, KERNEL
 from .paths import WORK_DIR
@@ -57,7 +58,7 @@ def _real_positive_text(metrics: dict, phrase: str) -> str:
 
 def _debian_speech_text(streams: list[dict]) -> str:
     """Where the Debian speech stream comes from; older metrics files do not have it."""
-    if not any(s["stream"] == "dev speech, Debian packages" for s in streams):
+    if not any(s["stream"] == DEBIAN_DEV_STREAM for s in streams):
         return ""
     return ("\n\"Dev speech, Debian packages\" is the dev split of `models/recipe/debian_speech.py`, voices never "
             "trained on: Asterisk's telephone prompts by Allison Smith (English, Spanish) and June Wallack (French; "

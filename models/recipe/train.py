@@ -162,7 +162,7 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
     }
     debian_dev = debian_speech.load("dev")  # never trained on, and not calibrated on either
     if debian_dev is not None:
-        streams["dev_speech_debian"] = evaluate.NegativeStream(session, debian_dev, "dev speech, Debian packages")
+        streams["dev_speech_debian"] = evaluate.NegativeStream(session, debian_dev, debian_speech.DEV_STREAM)
     dev_music = real_data.load_dev_music()
     if dev_music is not None:
         streams["dev_music"] = evaluate.NegativeStream(session, dev_music, "music (wesnoth-1.16-music, all of it)")
