@@ -1,9 +1,9 @@
 {
   "card": "alexa.md",
-  "card_sha256": "30161936b5396a8e11969b490163d089cdaffa5467c4b7996a9a5f6c0d12cac8",
+  "card_sha256": "6e0d85d044d82767914cf63fd2ac5575764d6f82ff4719e1208b5442d2a2ce15",
   "format": 1,
   "key_id": "373e3ee1c0f55bfd",
   "model": "alexa.onnx",
   "model_sha256": "26efd0b6c0823d6c309cd3892aa3c4348bdb2ff90e3a987da2d7458cd856d479",
-  "signature": "Hk1RcgAs3ArEHOWhchusRdCnsn0swt2J6WMSq0ckg0mFWUswNKzbUkjgVoFiMjP+o+VNN32mBmx4rcV+sCtLCA=="
+  "signature": "frmmPxCbo7Dqd1z2wORLtSNsp5GQgo1VZaiqHLX/boKA017GSFD6GuN+nDFDTRKXDvnaw3x0ONmCOjLcf55wCA=="
 }

@@ -2,8 +2,8 @@
 # speech, calibration, evaluation, card), as of the commit that shipped this file:
 nice -n 5 .venv/bin/python -m models.recipe.make --phrase "alexa" --version 0.4.0
 # This file was made by that command's training stage alone (the very call make makes, default seed), on the cached
-# synthesis, with the peer benchmark's openWakeWord run beside it (45.7 min). The whole command has not been timed from
-# scratch with the Debian speech; 0.3.0's (the same call without --debian-speech) took 69.2 min and wrote 0.3.0 bit for bit.
+# synthesis, with the peer benchmark's openWakeWord run beside it (45.7 min). The whole command, from scratch in a fresh
+# clone of a8ebb52, took 73.3 min and wrote this file bit for bit (models/recipe/README.md says how it was timed).
 nice -n 5 .venv/bin/python -m models.recipe.train --phrase alexa --version 0.4.0 --out models/work/alexa-debian-1234/alexa.onnx --metrics models/work/alexa-debian-1234/alexa-metrics.json --epochs 20 --steps-per-epoch 160 --threads 1 --workers 1 --seed 1234 --recorded-music --tempo-changes --debian-speech
 cp models/work/alexa-debian-1234/alexa.onnx models/alexa.onnx
 # The peer streams with the Debian dev speech (built once, cached), measured in two runs on the same cached streams:
