@@ -129,59 +129,6 @@ def test_training_positives_are_synthesised_sets_and_never_the_dev_voices(in_sen
     assert "pos_dev" not in sets and ("pos_context" in sets) == in_sentence
 
 
-def _fillets_scripts(root, lines_by_lang: dict[str, list[str]]):
-    for lang, lines in lines_by_lang.items():
-        level = root / "city"
-        level.mkdir(exist_ok=True)
-        (level / f"dialogs_{lang}.lua").write_text("".join(
-            f'dialogId("id{i}", "font_small", "English {i}")\ndialogStr("{line}")\n\n' for i, line in enumerate(lines)),
-            encoding="utf-8")
-
-
-def test_foreign_texts_are_the_dialogue_lines_of_one_language_of_a_speakable_length(monkeypatch, tmp_path):
-    from models.recipe import synthesize
-
-    _fillets_scripts(tmp_path, {"de": ["Wie grässlich!", 'Er sagt \\"nein\\".', "Ja", "wort " * 17],
-                                "sv": ["Hur äckligt!"]})
-    monkeypatch.setattr(synthesize, "FILLETS_SCRIPTS", str(tmp_path))
-    # One-word and over-long lines are dropped; escaped quotes are unescaped.
-    assert synthesize.foreign_texts("de") == ['Er sagt "nein".', "Wie grässlich!"]
-    assert synthesize.foreign_texts("pl") == []  # no such file: nothing, not an error
-
-
-def test_foreign_negatives_use_only_languages_with_text_and_never_a_dev_voice_or_dutch(monkeypatch, tmp_path):
-    from models.recipe import synthesize
-
-    _fillets_scripts(tmp_path, {"es": ["¡Qué asco!", "No lo sé."], "de": ["Wie grässlich!"], "nl": ["Hoe afgrijselijk!"]})
-    monkeypatch.setattr(synthesize, "FILLETS_SCRIPTS", str(tmp_path))
-    voices = {name: None for name in ["af_heart", "am_adam", "bf_emma"]}
-    specs = synthesize.clip_sets("alexa", voices)["neg_foreign"]
-    assert len(specs) == 400
-    kokoro = [s for s in specs if s.engine == "kokoro"]
-    espeak = [s for s in specs if s.engine == "espeak"]
-    assert 120 <= len(kokoro) <= 200 and len(kokoro) + len(espeak) == 400  # FOREIGN_KOKORO_SHARE = 0.4
-    assert {s.voice for s in kokoro} == {"ef_dora", "em_alex", "em_santa"} and {s.lang for s in kokoro} == {"es"}
-    assert {s.voice.split("+")[0] for s in espeak} == {"de"}
-    assert {s.text for s in specs} == {"¡Qué asco!", "No lo sé.", "Wie grässlich!"}  # never the Dutch line
-    assert not {s.voice for s in kokoro} & set(synthesize.DEV_KOKORO_VOICES)
-
-    monkeypatch.setattr(synthesize, "FILLETS_SCRIPTS", str(tmp_path / "absent"))
-    assert synthesize.clip_sets("alexa", voices)["neg_foreign"] == []
-
-
-@pytest.mark.parametrize("foreign_speech", [False, True])
-def test_the_foreign_negatives_join_the_synthetic_negatives_only_when_asked_for(monkeypatch, foreign_speech):
-    pytest.importorskip("torch")
-    from models.recipe import music, real_data, synthesize, train
-
-    clips = {name: [np.full(4000, i, np.float32)] for i, name in enumerate(["neg_train", "neg_robot", "neg_foreign"])}
-    monkeypatch.setattr(synthesize, "load_clips", lambda phrase, name, **kw: clips.get(name, []))
-    monkeypatch.setattr(music, "training_music", lambda seed: [])  # minutes of procedural music otherwise
-    real = real_data.ClipSet.from_clips([np.zeros(1600, np.int16)], ["noise"], ["rain"], ["s1"])
-    pools = train.load_pools("alexa", real, 1234, foreign_speech=foreign_speech)
-    assert [int(c[0]) for c in pools.tts_negatives] == ([0, 1, 2] if foreign_speech else [0, 1])
-
-
 def _tone_burst(length_s: float, bursts: dict[float, float]) -> np.ndarray:
     """Near-silence with 0.3 s tone bursts: {start second: amplitude}."""
     x = np.random.default_rng(0).standard_normal(int(length_s * 16000)).astype(np.float32) * 3
@@ -346,18 +293,6 @@ def test_the_card_names_tempo_changes_exactly_when_the_run_had_them(data, says):
 
     text = model_card._tempo_text({"training_data": data})
     assert (says in text) if says else text == ""
-
-
-@pytest.mark.parametrize("data, says", [
-    ({"foreign_negatives": {"clips": 400, "by_engine_and_language": {"espeak de": 250, "kokoro es": 150}}},
-     "; 400 sentences in other languages (Fish Fillets NG's dialogue lines, never Dutch) said by espeak-ng (de) and Kokoro (es)"),
-    ({}, ""),  # older metrics: English negatives only
-])
-def test_the_card_names_foreign_negatives_exactly_when_the_run_had_them(data, says):
-    pytest.importorskip("torch")  # the card imports the model's constants
-    from models.recipe import model_card
-
-    assert model_card._foreign_text(data) == says
 
 
 def _tone(seconds: float, rate: int, channels: int) -> np.ndarray:

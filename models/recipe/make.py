@@ -54,9 +54,6 @@ def main() -> None:
                         help="add the training split of models/recipe/debian_speech.py (4 h of real speech recorded at a "
                              "microphone, from Debian packages) to the real negatives (on by default: see the README; "
                              "without the packages it warns and trains on shared/data's speech only)")
-    parser.add_argument("--foreign-speech", action=argparse.BooleanOptionalAction, default=False,
-                        help="also synthesise 400 sentences in ten other languages (Kokoro and espeak-ng; 25 min "
-                             "more here beside a training run) as negatives")
     parser.add_argument("--limitations", help="markdown for the card's Limitations section (default: a generic one)")
     parser.add_argument("--sign-key", metavar="PEM", help="sign model and card with this Ed25519 private key")
     args = parser.parse_args()
@@ -68,28 +65,27 @@ def main() -> None:
     music_flag = ["--recorded-music"] if args.recorded_music else []  # train's own default is off
     tempo_flag = ["--tempo-changes"] if args.tempo_changes else []  # so is this one
     debian_flag = ["--debian-speech"] if args.debian_speech else []  # and this one
-    foreign_flag = ["--foreign-speech"] if args.foreign_speech else []  # train's default too
     command = " ".join(["nice -n 5 .venv/bin/python -m models.recipe.make", f'--phrase "{args.phrase}"']
                        + ([f"--out {args.out}"] if args.out else [])
                        + [f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
                           if k in ("version", "epochs", "steps_per_epoch", "scale", "seed") and v != parser.get_default(k)]
                        + in_sentence_flag + mining_flag + ([] if args.recorded_music else ["--no-recorded-music"])
                        + ([] if args.tempo_changes else ["--no-tempo-changes"])
-                       + ([] if args.debian_speech else ["--no-debian-speech"]) + foreign_flag)
+                       + ([] if args.debian_speech else ["--no-debian-speech"]))
     stages: dict[str, float] = {}
     started = time.time()
 
     real_data.ensure_cached()
     stages["real_data_s"] = time.time() - started
-    unused_sets = ([] if args.in_sentence_positives else ["pos_context"]) + ([] if args.foreign_speech else ["neg_foreign"])
-    synthesize.synthesise(args.phrase, args.scale, threads=2, max_shards={name: 0 for name in unused_sets})
+    synthesize.synthesise(args.phrase, args.scale, threads=2,
+                          max_shards=None if args.in_sentence_positives else {"pos_context": 0})
     stages["synthesis_s"] = time.time() - started - sum(stages.values())
     from . import train  # imported late (torch is slow to import; fixes made during synthesis apply)
 
     train_args = train.argument_parser().parse_args([
         "--phrase", args.phrase, "--out", out, "--version", args.version, "--epochs", str(args.epochs),
         "--steps-per-epoch", str(args.steps_per_epoch), "--threads", "1", "--workers", "1", "--seed", str(args.seed),
-        *in_sentence_flag, *mining_flag, *music_flag, *tempo_flag, *debian_flag, *foreign_flag])
+        *in_sentence_flag, *mining_flag, *music_flag, *tempo_flag, *debian_flag])
     metrics = train.run(train_args)
     stages["training_and_evaluation_s"] = time.time() - started - sum(stages.values())
     metrics["recipe"] = {"command": command, **{k: round(v) for k, v in stages.items()},

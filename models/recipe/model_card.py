@@ -178,19 +178,6 @@ def _tempo_text(metrics: dict) -> str:
             "positives and negatives alike")
 
 
-def _foreign_text(data: dict) -> str:
-    foreign = data.get("foreign_negatives")
-    if not foreign:
-        return ""
-    by_engine: dict[str, list[str]] = {}
-    for key in foreign["by_engine_and_language"]:
-        engine, lang = key.split(" ", 1)
-        by_engine.setdefault(engine, []).append(lang)
-    engines = " and ".join(f"{'Kokoro' if e == 'kokoro' else 'espeak-ng'} ({', '.join(langs)})" for e, langs in by_engine.items())
-    return (f"; {foreign['clips']} sentences in other languages (Fish Fillets NG's dialogue lines, never Dutch) said by "
-            f"{engines}")
-
-
 def _recipe_line(metrics: dict) -> str:
     recipe = metrics.get("recipe")
     if not recipe:
@@ -271,7 +258,7 @@ All audio was turned into features with `firmware_py.features.LogMel` after wave
   (8 espeak-ng dialects × variants, 4 flite voices; no MBROLA voices).
 - Synthetic negatives: {data['kokoro_negatives']} Kokoro and {data['espeak_flite_negatives']} espeak-ng/flite clips of
   confusable words ({", ".join(f'"{w}"' for w in CONFUSABLES.get(phrase.lower(), [])[:10]) or "none listed for this phrase"}, …)
-  and ordinary sentences{_foreign_text(data)}; truncated positives (first 30–60 % of the word).
+  and ordinary sentences; truncated positives (first 30–60 % of the word).
 - Real negatives (training speakers only): {data['real_speech_clips']} clips, {data['real_speech_hours']} h of WUW-II
   telephone speech (names and the keywords Operator, ThinkEngine, Onword, Wildfire, Voyager), Mycroft
   Precise wake words and not-wake-words, and FSDD digits{_debian_training_text(data)}{_hard_negative_text(data)}.

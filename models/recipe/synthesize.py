@@ -46,30 +46,6 @@ CONFUSABLES = {
         "commute", "pewter", "the compiler", "come to her", "cute", "Cooper", "a company car",
     ],
 }
-# Speech in other languages, so that unheard words are no cue for "wake word" either: Fish Fillets NG's
-# dialogue lines (fillets-ng-data, also read by debian_speech) in each language, said by Kokoro's native
-# voices (the dev voice im_nicola excluded) and espeak-ng. Dutch is left out on purpose: the held-out Dutch
-# cast then measures a language the model never heard, as a user's household may speak one.
-FILLETS_SCRIPTS = "/usr/share/games/fillets-ng/script"
-FOREIGN_KOKORO_VOICES = {"ef_dora": "es", "em_alex": "es", "em_santa": "es", "ff_siwis": "fr", "if_sara": "it"}
-KOKORO_LANG = {"es": "es", "fr": "fr-fr", "it": "it"}
-FOREIGN_ESPEAK_LANGS = ["de", "sv", "pl", "cs", "ru", "sl", "bg"]
-FOREIGN_KOKORO_SHARE = 0.4
-_DIALOG_LINE = re.compile(r'dialogStr\("((?:[^"\\]|\\.)*)"\)')
-
-
-def foreign_texts(lang: str) -> list[str]:
-    """Fish Fillets NG's dialogue lines in `lang`, 2–16 words each; empty without the package."""
-    lines = set()
-    for path in sorted(glob.glob(os.path.join(FILLETS_SCRIPTS, "*", f"dialogs_{lang}.lua"))):
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for match in _DIALOG_LINE.finditer(f.read()):
-                line = match.group(1).replace('\\"', '"').strip()
-                if 2 <= len(line.split()) <= 16:
-                    lines.add(line)
-    return sorted(lines)
-
-
 # Ordinary sentences, so the synthetic voices themselves are not a cue for "wake word".
 SENTENCES = [
     "What time is it?", "Turn on the lights in the kitchen.", "I'll be there in ten minutes.",
@@ -156,26 +132,6 @@ def _robot_specs(rng, texts, count) -> list[ClipSpec]:
     return specs
 
 
-def _foreign_specs(rng, count) -> list[ClipSpec]:
-    texts = {lang: foreign_texts(lang) for lang in sorted(set(FOREIGN_KOKORO_VOICES.values()) | set(FOREIGN_ESPEAK_LANGS))}
-    kokoro_voices = [v for v, lang in FOREIGN_KOKORO_VOICES.items() if texts[lang]]
-    espeak_langs = [lang for lang in FOREIGN_ESPEAK_LANGS if texts[lang]]
-    if not kokoro_voices and not espeak_langs:
-        return []
-    specs = []
-    for _ in range(count):
-        if kokoro_voices and (rng.random() < FOREIGN_KOKORO_SHARE or not espeak_langs):
-            voice = str(rng.choice(kokoro_voices))
-            lang = FOREIGN_KOKORO_VOICES[voice]
-            specs.append(ClipSpec(str(rng.choice(texts[lang])), "kokoro", voice, round(float(rng.uniform(0.8, 1.25)), 3),
-                                  KOKORO_LANG[lang]))
-        else:
-            lang = str(rng.choice(espeak_langs))
-            specs.append(ClipSpec(str(rng.choice(texts[lang])), "espeak", lang + str(rng.choice(tts.ESPEAK_VARIANTS)),
-                                  float(rng.integers(120, 200)), "", int(rng.integers(25, 80))))
-    return specs
-
-
 def clip_sets(phrase: str, voices: dict[str, np.ndarray], scale: float = 1.0) -> dict[str, list[ClipSpec]]:
     """All synthetic sets, in the order they are synthesised (dev first: evaluation needs them)."""
     english = tts.english_kokoro_voices(voices)
@@ -193,7 +149,6 @@ def clip_sets(phrase: str, voices: dict[str, np.ndarray], scale: float = 1.0) ->
         "neg_train": _kokoro_specs(_rng(phrase, "neg_train"), negatives, train_voices, n(400), blend_prob=0.5),
         "pos_context": _kokoro_specs(_rng(phrase, "pos_context"), context_texts(phrase), train_voices, n(500),
                                      blend_prob=0.5),
-        "neg_foreign": _foreign_specs(_rng(phrase, "neg_foreign"), n(400)),
     }
 
 
@@ -258,7 +213,6 @@ def synthesise(phrase: str, scale: float, threads: int, max_shards: dict[str, in
     merged = sorted(pos_shards + neg_shards, key=lambda s: s[1] / SHARD_SIZE / (ratio if s[0] == "pos_train" else 1))
     order += merged
     order += [("pos_context", i) for i in range(0, len(sets["pos_context"]), SHARD_SIZE)]
-    order += [("neg_foreign", i) for i in range(0, len(sets["neg_foreign"]), SHARD_SIZE)]
 
     kokoro = None
     started = time.time()

@@ -44,29 +44,18 @@ def recorded_music() -> tuple[list[np.ndarray], list[str]]:
 
 
 def load_pools(phrase: str, train: real_data.ClipSet, seed: int, in_sentence: bool = False,
-               recorded_music: list[np.ndarray] = (), more_speech: real_data.ClipSet | None = None,
-               foreign_speech: bool = False) -> Pools:
+               recorded_music: list[np.ndarray] = (), more_speech: real_data.ClipSet | None = None) -> Pools:
     # Real recordings of the phrase itself are neither positives nor negatives in training.
     speech = train.select((train.kinds != "noise") & ~real_data.says_phrase(train.labels, phrase))
     noise = train.select(train.kinds == "noise")
     return Pools(
         positives=[clip for name in synthesize.training_positive_sets(in_sentence)
                    for clip in synthesize.load_clips(phrase, name)],
-        tts_negatives=synthesize.load_clips(phrase, "neg_train") + synthesize.load_clips(phrase, "neg_robot")
-                      + (synthesize.load_clips(phrase, "neg_foreign") if foreign_speech else []),
+        tts_negatives=synthesize.load_clips(phrase, "neg_train") + synthesize.load_clips(phrase, "neg_robot"),
         real_speech=[speech.clip(i) for i in range(len(speech))]
                     + ([more_speech.clip(i) for i in range(len(more_speech))] if more_speech is not None else []),
         noises=[noise.clip(i) for i in range(len(noise))] + music.training_music(seed) + list(recorded_music),
     )
-
-
-def _foreign_summary(phrase: str) -> dict:
-    """How many sentences in other languages, by engine and language, for the card."""
-    counts: dict[str, int] = {}
-    for _, spec in synthesize.load_clips(phrase, "neg_foreign", with_spec=True):
-        key = f"{spec['engine']} {spec['lang'] or spec['voice'].split('+')[0]}"
-        counts[key] = counts.get(key, 0) + 1
-    return {"clips": sum(counts.values()), "by_engine_and_language": dict(sorted(counts.items()))}
 
 
 def window_loss(logits, targets, weights, is_positive) -> torch.Tensor:
@@ -274,9 +263,6 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tempo-changes", action=argparse.BooleanOptionalAction, default=False,
                         help=f"play {augment.TEMPO_PROB * 100:g} %% of positives and negatives alike {augment.TEMPO_RANGE[0]:g}–"
                              f"{augment.TEMPO_RANGE[1]:g} times as fast, pitch kept")
-    parser.add_argument("--foreign-speech", action=argparse.BooleanOptionalAction, default=False,
-                        help="add the synthetic sentences in other languages (synthesize.py's neg_foreign set) "
-                             "to the synthetic negatives")
     return parser
 
 
@@ -295,10 +281,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.debian_speech and debian_train is None:
         log("warning: no Debian speech package installed (models/recipe/debian_speech.py): "
             "the real negatives are shared/data's only")
-    pools = load_pools(args.phrase, train_split, args.seed, args.in_sentence_positives, recorded, debian_train,
-                       args.foreign_speech)
-    if args.foreign_speech and not synthesize.load_clips(args.phrase, "neg_foreign"):
-        log("warning: no sentences in other languages were synthesised (is fillets-ng-data installed?)")
+    pools = load_pools(args.phrase, train_split, args.seed, args.in_sentence_positives, recorded, debian_train)
     log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
         f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
     maker = ExampleMaker(pools, WINDOW_S, args.seed, args.tempo_changes)
@@ -333,7 +316,6 @@ def run(args: argparse.Namespace) -> dict:
         "espeak_flite_positives": len(synthesize.load_clips(args.phrase, "pos_robot")),
         "kokoro_negatives": len(synthesize.load_clips(args.phrase, "neg_train")),
         "espeak_flite_negatives": len(synthesize.load_clips(args.phrase, "neg_robot")),
-        **({"foreign_negatives": _foreign_summary(args.phrase)} if args.foreign_speech else {}),
         "real_speech_clips": len(pools.real_speech),
         "real_speech_hours": round(sum(len(c) for c in pools.real_speech) / 16000 / 3600, 3),
         "noise_clips": len(pools.noises),  # every background clip, music pieces included
