@@ -295,7 +295,7 @@ def build_streams(sizes: StreamSizes, log=print, wake_word: str = DEFAULT_WAKE_W
     meta: dict = {"wake_word": wake_word, "sizes": asdict(sizes), "build_version": BUILD_VERSION, "rate": RATE,
                   "lead_in_s": LEAD_IN_S, "streams": {}}
     speech = _dev_talkers(wake_word)  # the dev speech stream, and the babble talkers
-    talkers = [speech.clip(i) for i in range(len(speech))]
+    talkers = speech.clips()
 
     log(f"building positive streams of {wake_word!r} (clean and 10 dB SNR)")
     clips, texts = _positive_clips(wake_word, sizes.positive_clips)
@@ -321,7 +321,7 @@ def build_streams(sizes: StreamSizes, log=print, wake_word: str = DEFAULT_WAKE_W
     log("building dev speech stream")
     order = rng.permutation(len(speech))  # shuffled, so a partial stream still spans many speakers
     meta["streams"]["speech"] = _build_negative(
-        "speech", _take_hours([speech.clip(i) for i in order], sizes.speech_hours), out_dir, rng,
+        "speech", _take_hours(speech.clips(order), sizes.speech_hours), out_dir, rng,
         f"shared/data speech + wakeword-other less {wake_word!r} itself, models/recipe/real_data.py dev split")
 
     log("building music stream")
@@ -336,7 +336,7 @@ def build_streams(sizes: StreamSizes, log=print, wake_word: str = DEFAULT_WAKE_W
     noise = _dev_clips(("noise",))
     order = rng.permutation(len(noise))
     meta["streams"]["noise"] = _build_negative(
-        "noise", _take_hours([noise.clip(i) for i in order], sizes.noise_hours), out_dir, rng,
+        "noise", _take_hours(noise.clips(order), sizes.noise_hours), out_dir, rng,
         "shared/data ESC-10 + room tone, dev split")
 
     log("building Debian speech stream")
@@ -350,7 +350,7 @@ def build_streams(sizes: StreamSizes, log=print, wake_word: str = DEFAULT_WAKE_W
         extra_rng = np.random.default_rng([sizes.seed, 2])
         order = extra_rng.permutation(len(extra))
         meta["streams"]["debian_speech"] = _build_negative(
-            "debian_speech", _take_hours([extra.clip(i) for i in order], sizes.speech_hours), out_dir, extra_rng,
+            "debian_speech", _take_hours(extra.clips(order), sizes.speech_hours), out_dir, extra_rng,
             "Debian packages, dev split (models/recipe/debian_speech.py): " + ", ".join(dict.fromkeys(extra.labels)))
 
     for info in meta["streams"].values():

@@ -112,10 +112,11 @@ def recorded_training_music(dirs: list[str], held_out_dirs: list[str], cache: st
     cannot read are skipped; missing directories give nothing.
     """
     files = sorted(f for d in dirs for f in glob.glob(os.path.join(d, "*")) if os.path.isfile(f))
-    for held_out_dir in held_out_dirs:
-        held_out = os.path.realpath(held_out_dir)
-        for f in files:
-            if os.path.commonpath([held_out, os.path.realpath(f)]) == held_out:
+    held_out = {d: os.path.realpath(d) for d in held_out_dirs}
+    for f in files:
+        real = os.path.realpath(f)
+        for held_out_dir, root in held_out.items():
+            if os.path.commonpath([root, real]) == root:
                 raise ValueError(f"{f} is held-out evaluation audio ({held_out_dir}); it cannot be trained on")
     if os.path.exists(cache):
         with np.load(cache) as z:

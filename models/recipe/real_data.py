@@ -44,6 +44,10 @@ class ClipSet:
     def clip(self, i: int) -> np.ndarray:
         return self.audio[self.offsets[i] : self.offsets[i + 1]]
 
+    def clips(self, index=None) -> list[np.ndarray]:
+        """The clips (views into `audio`): all of them, or those at `index` in its order."""
+        return [self.clip(i) for i in (range(len(self)) if index is None else index)]
+
     @classmethod
     def from_clips(cls, clips: list[np.ndarray], kinds, labels, speakers) -> "ClipSet":
         return cls(
@@ -54,8 +58,7 @@ class ClipSet:
 
     def select(self, mask: np.ndarray) -> "ClipSet":
         index = np.flatnonzero(mask)
-        return ClipSet.from_clips([self.clip(i) for i in index], self.kinds[index], self.labels[index],
-                                  self.speakers[index])
+        return ClipSet.from_clips(self.clips(index), self.kinds[index], self.labels[index], self.speakers[index])
 
     @property
     def hours(self) -> float:

@@ -52,9 +52,8 @@ def load_pools(phrase: str, train: real_data.ClipSet, seed: int, in_sentence: bo
         positives=[clip for name in synthesize.training_positive_sets(in_sentence)
                    for clip in synthesize.load_clips(phrase, name)],
         tts_negatives=synthesize.load_clips(phrase, "neg_train") + synthesize.load_clips(phrase, "neg_robot"),
-        real_speech=[speech.clip(i) for i in range(len(speech))]
-                    + ([more_speech.clip(i) for i in range(len(more_speech))] if more_speech is not None else []),
-        noises=[noise.clip(i) for i in range(len(noise))] + music.training_music(seed) + list(recorded_music),
+        real_speech=speech.clips() + (more_speech.clips() if more_speech is not None else []),
+        noises=noise.clips() + music.training_music(seed) + list(recorded_music),
     )
 
 
