@@ -1,5 +1,7 @@
 """The training recipe's pure parts (no torch, no TTS): music, rooms, which real clips are held out."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -367,6 +369,57 @@ def test_an_exported_model_of_any_width_streams_like_torch_and_must_fit_the_size
     else:
         with pytest.raises(AssertionError, match="budget"):
             verify(model, path, features)
+
+
+def test_an_ensemble_is_one_model_file_scoring_the_mean_of_its_networks_within_budget(tmp_path):
+    torch = pytest.importorskip("torch")
+    onnx = pytest.importorskip("onnx")
+    from firmware_py.model import load_model
+    from models.recipe.evaluate import stream_scores
+    from models.recipe.export import FLOAT16_TOLERANCE, export_onnx, open_session, verify
+    from models.recipe.model import WakeWordTCN, frame_probabilities
+
+    torch.manual_seed(0)
+    members = [WakeWordTCN().eval() for _ in range(3)]
+    for m in members:  # trained-looking normalisation, so the three networks' scores differ
+        m.feature_mean.uniform_(-8, -2)
+        m.feature_std.uniform_(1, 3)
+    single, path = str(tmp_path / "one.onnx"), str(tmp_path / "three.onnx")
+    export_onnx(members[0], single, "alexa", "0.0.0", threshold=0.5)
+    export_onnx(members, path, "alexa", "0.0.0", threshold=0.5)
+    features = np.random.default_rng(0).standard_normal((300, 40)).astype(np.float32) * 3 - 5
+    check = verify(members, path, features)  # size budget, streaming in 4/1/7-frame calls, torch agreement
+    assert 1e-6 < check["max_abs_diff"] < FLOAT16_TOLERANCE  # float16 weights: close, not equal
+    assert check["bytes"] < 1.7 * os.path.getsize(single)  # three networks in little more than one's float32 size
+
+    each = [frame_probabilities(m, features) for m in members]
+    ensemble = stream_scores(open_session(path), features)
+    assert np.abs(ensemble - np.mean(each, axis=0)[: len(ensemble)]).max() < FLOAT16_TOLERANCE
+    assert min(np.abs(ensemble - e[: len(ensemble)]).max() for e in each) > 10 * FLOAT16_TOLERANCE  # no one network
+
+    graph = onnx.load(path).graph
+    assert len([i for i in graph.input if i.name.startswith("state_")]) == 18  # six per network
+    assert {i.data_type for i in graph.initializer if len(i.dims) > 1} == {onnx.TensorProto.FLOAT16}
+    assert not any(n.op_type == "Cast" for n in onnx.load(single).graph.node)  # one network: float32, as before
+
+    model = load_model(path, allow_unsigned=True)  # the runtime loads it like any model (FORMAT.md)
+    assert model.info.wake_word == "alexa"
+    runtime = np.concatenate([model.step(features[i : i + 4]) for i in range(0, 296, 4)])
+    assert np.abs(runtime - ensemble[: len(runtime)]).max() < 1e-5
+
+
+@pytest.mark.parametrize("metrics, says", [
+    ({"ensemble": {"networks": 3, "seeds": [1234, 1235, 1236]}}, "ensemble of 3 networks trained alike from different seeds (seeds 1234, 1235, 1236)"),
+    ({"ensemble": {"networks": 2, "seeds": None}}, "ensemble of 2 networks trained alike from different seeds, in one graph"),
+    ({}, ""),  # one network
+])
+def test_the_card_describes_an_ensemble_exactly_when_the_model_is_one(metrics, says):
+    pytest.importorskip("torch")  # the card imports the model's constants
+    from models.recipe import model_card
+
+    text = model_card._ensemble_text(metrics)
+    assert (says in text) if says else text == ""
+    assert model_card._networks(metrics) == metrics.get("ensemble", {}).get("networks", 1)
 
 
 def test_saved_weights_tell_their_width_so_a_re_export_builds_the_same_network(tmp_path):

@@ -104,3 +104,31 @@ class StreamingWakeWord(nn.Module):
             new_states.append(s)
         scores = torch.sigmoid(m.head(x)[:, 0, :])
         return (scores, *new_states)
+
+
+class StreamingEnsemble(nn.Module):
+    """Several independently trained networks as one streaming model: the mean of their probabilities.
+
+    Networks trained alike but from different seeds disagree most on what none of them has learned
+    (the odd foreign word that sounds like the wake word), so their mean is steadier than any one of
+    them. The states are each member's, one after another.
+    """
+
+    def __init__(self, members: list[WakeWordTCN]):
+        super().__init__()
+        self.members = nn.ModuleList(StreamingWakeWord(m) for m in members)
+        self.state_counts = [len(m.state_shapes()) for m in members]
+
+    def forward(self, features: torch.Tensor, *states: torch.Tensor):
+        total, new_states, at = 0, [], 0
+        for member, count in zip(self.members, self.state_counts):
+            scores, *member_states = member(features, *states[at : at + count])
+            total = total + scores
+            new_states += member_states
+            at += count
+        return (total / len(self.members), *new_states)
+
+
+def ensemble_probabilities(members: list[WakeWordTCN], features: np.ndarray) -> np.ndarray:
+    """What a StreamingEnsemble of these networks scores, from the full-sequence networks."""
+    return np.mean([frame_probabilities(m, features) for m in members], axis=0)

@@ -202,6 +202,20 @@ its scores. {peers}
 """
 
 
+def _networks(metrics: dict) -> int:
+    return metrics.get("ensemble", {}).get("networks", 1)  # older metrics: one network
+
+
+def _ensemble_text(metrics: dict) -> str:
+    ensemble = metrics.get("ensemble")
+    if not ensemble:
+        return ""
+    seeds = f" (seeds {', '.join(map(str, ensemble['seeds']))})" if ensemble.get("seeds") else ""
+    return (f"An ensemble of {ensemble['networks']} networks trained alike from different seeds{seeds}, in one graph: "
+            f"the score is the mean of their {ensemble['networks']} probabilities. Their weights are stored as "
+            "float16 and cast to float32 when onnxruntime loads the file, so it runs in float32. Each network:\n\n")
+
+
 def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None = None, peers: str | None = None) -> str:
     model = onnx.load(onnx_path)
     meta = {p.key: p.value for p in model.metadata_props}
@@ -214,7 +228,8 @@ def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None
     data = metrics["training_data"]
     phrase = args["phrase"]
     train_args = (f"--epochs {args['epochs']} --steps-per-epoch {args['steps_per_epoch']} --batch-size {args['batch_size']} "
-                  f"--lr {args['lr']} --threads {args['threads']} --workers {args['workers']} --seed {args['seed']}")
+                  f"--lr {args['lr']} --threads {args['threads']} --workers {args['workers']} --seed {args['seed']}"
+                  + (f" --members {args['members']}" if args.get("members", 1) > 1 else ""))
     streams = metrics["negative_streams"]
     speech_hours = sum(s["hours"] for s in streams if s["stream"].startswith("dev speech"))
     speech_fa = sum(s["false_accepts"] for s in streams if s["stream"].startswith("dev speech"))
@@ -236,13 +251,13 @@ def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None
 
 ## Architecture
 
-Streaming causal temporal CNN over {features['n_mels']} log-mel bands ({features['fmin']:g} Hz–{features['fmax'] / 1000:g} kHz, 10 ms hop): per-band mean/std normalisation
+{_ensemble_text(metrics)}Streaming causal temporal CNN over {features['n_mels']} log-mel bands ({features['fmin']:g} Hz–{features['fmax'] / 1000:g} kHz, 10 ms hop): per-band mean/std normalisation
 (constants inside the graph) → causal Conv1d({features['n_mels']}→{channels}, k={KERNEL}) → BatchNorm → ReLU → {len(DILATIONS)} residual
 blocks [depthwise causal Conv1d(k={KERNEL}, dilation {", ".join(map(str, DILATIONS))}) → pointwise Conv1d → BatchNorm → ReLU,
 plus skip] → Conv1d({channels}→1) → sigmoid. Receptive field 129 frames (1.29 s). Each conv's last
-(k−1)·d input frames are carried as a `state_i` tensor (6 states, zeros at start), so the model sees
+(k−1)·d input frames are carried as a `state_i` tensor ({6 * _networks(metrics)} states, zeros at start), so the model sees
 every frame once. Exported with `torch.onnx.export` (opset 17); checked: streaming in 4-frame calls
-equals the full-sequence torch output (max abs diff {metrics['verify']['max_abs_diff']:.1e} over
+equals the full-sequence torch output{" of the float32 networks" if _networks(metrics) > 1 else ""} (max abs diff {metrics['verify']['max_abs_diff']:.1e} over
 {metrics['verify']['frames_checked']} frames), runs in onnxruntime on one CPU thread.
 
 The score is meant to rise near the end of the wake word: training targets were 1 from 50 ms before

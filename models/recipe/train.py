@@ -232,6 +232,13 @@ def evaluate_model(path: str, phrase: str, train: real_data.ClipSet, dev: real_d
     }
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Train a wakegate wake-word model")
     parser.add_argument("--phrase", default="alexa")
@@ -245,7 +252,10 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1, help="data-making processes beside the trainer (0: none)")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--init-checkpoint", metavar="PT", help="start training from these weights (fine-tuning)")
-    parser.add_argument("--from-checkpoint", metavar="PT", help="skip training: load these weights (a .pt from models/work)")
+    parser.add_argument("--from-checkpoint", metavar="PT", nargs="+",
+                        help="skip training: load these weights (a .pt from models/work; several: an ensemble of them)")
+    parser.add_argument("--members", type=positive_int, default=1,
+                        help="train this many networks (seeds seed, seed+1, …) and ship their mean as one model")
     parser.add_argument("--threshold", type=float, default=None, help="skip calibration and use this threshold")
     parser.add_argument("--metrics", metavar="JSON", help="where to write the metrics; the weights go beside it "
                         "(default: models/work/<phrase>-metrics.json and <phrase>.pt)")
@@ -280,13 +290,25 @@ def run(args: argparse.Namespace) -> dict:
     if args.debian_speech and debian_train is None:
         log("warning: no Debian speech package installed (models/recipe/debian_speech.py): "
             "the real negatives are shared/data's only")
-    pools = load_pools(args.phrase, train_split, args.seed, args.in_sentence_positives, recorded, debian_train)
-    log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
-        f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
-    maker = ExampleMaker(pools, WINDOW_S, args.seed, args.tempo_changes)
-    if args.from_checkpoint:  # re-export and re-evaluate trained weights
-        model = load_weights(args.from_checkpoint).eval()
+
+    def examples(seed: int) -> tuple[Pools, ExampleMaker]:
+        torch.manual_seed(seed)  # again per network: network i trains as a one-network run with its seed would
+        pools = load_pools(args.phrase, train_split, seed, args.in_sentence_positives, recorded, debian_train)
+        log(f"pools: {len(pools.positives)} positives, {len(pools.tts_negatives)} TTS negatives, "
+            f"{len(pools.real_speech)} real speech clips, {len(pools.noises)} noise clips")
+        return pools, ExampleMaker(pools, WINDOW_S, seed, args.tempo_changes)
+
+    checkpoints = args.from_checkpoint or []
+    seeds = [] if checkpoints else [args.seed + i for i in range(args.members)]
+    if checkpoints:  # re-export and re-evaluate trained weights
+        pools, maker = examples(args.seed)
+        members, member_weights = [load_weights(path).eval() for path in checkpoints], list(checkpoints)
     else:
+        members, member_weights = [], []
+    for seed in seeds:
+        pools, maker = examples(seed)
+        if len(seeds) > 1:
+            log(f"network {len(members) + 1} of {len(seeds)} (seed {seed})")
         miner = None
         if args.hard_negative_mining:
             miner = hard_negatives.Miner([np.concatenate(pools.real_speech), np.concatenate(pools.noises)],
@@ -294,9 +316,13 @@ def run(args: argparse.Namespace) -> dict:
             log(f"hard-negative mining over {miner.hours:.2f} h of training negatives")
         model = train_model(maker, args.epochs, args.steps_per_epoch, args.batch_size, args.lr, args.workers,
                             args.init_checkpoint, miner, args.channels)
-        os.makedirs(os.path.dirname(weights_path) or ".", exist_ok=True)
-        torch.save(model.state_dict(), weights_path)
-    args.channels = model.conv_in.conv.out_channels  # saved weights fix the width, whatever --channels said
+        path = weights_path if len(seeds) == 1 else weights_path.removesuffix(".pt") + f"-seed{seed}.pt"
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        torch.save(model.state_dict(), path)
+        members.append(model)
+        member_weights.append(path)
+    model = members[0] if len(members) == 1 else members
+    args.channels = members[0].conv_in.conv.out_channels  # saved weights fix the width, whatever --channels said
     train_s = time.time() - started
 
     # Export once with a placeholder threshold, calibrate on the exported file itself, then re-export.
@@ -304,7 +330,7 @@ def run(args: argparse.Namespace) -> dict:
     metrics = evaluate_model(args.out, args.phrase, train_split, dev_split, args.threshold)
     export_onnx(model, args.out, wake_word, args.version, threshold=metrics["threshold"])
     # Several windows back to back: longer than the receptive field, so carried state is exercised.
-    check = verify(model, args.out, maker.batch(4)[0].reshape(-1, model.conv_in.conv.in_channels))
+    check = verify(model, args.out, maker.batch(4)[0].reshape(-1, members[0].conv_in.conv.in_channels))
     recorded_noise = train_split.select(train_split.kinds == "noise")  # the background that is not music
     recorded_music_summary = ({"recorded_music_hours": round(sum(len(p) for p in recorded) / 16000 / 3600, 3),
                                "recorded_music_files": recorded_files} if args.recorded_music else {})
@@ -325,7 +351,7 @@ def run(args: argparse.Namespace) -> dict:
         **recorded_music_summary,
         **({"debian_speech_clips": len(debian_train), "debian_speech_hours": round(debian_train.hours, 3),
             "debian_speech_packages": sorted(set(debian_train.labels))} if debian_train is not None else {}),
-        "windows_seen": 0 if args.from_checkpoint else args.epochs * args.steps_per_epoch * args.batch_size,
+        "windows_seen": 0 if checkpoints else len(members) * args.epochs * args.steps_per_epoch * args.batch_size,
         "hard_negatives_mined": len(pools.hard_negatives),
         "microphone_responses": True,  # augment.microphone_response and soft_clip (older models: absent)
         "simulated_rooms": len(maker.windows.rooms),
@@ -333,7 +359,10 @@ def run(args: argparse.Namespace) -> dict:
         **({"tempo_change": {"share": augment.TEMPO_PROB, "factors": list(augment.TEMPO_RANGE)}} if args.tempo_changes else {}),
     }
     metrics.update({"verify": check, "train_wall_s": round(train_s), "total_wall_s": round(time.time() - started),
-                    "args": vars(args), "parameters": sum(p.numel() for p in model.parameters())})
+                    "args": vars(args), "parameters": sum(p.numel() for m in members for p in m.parameters())})
+    if len(members) > 1:
+        metrics["ensemble"] = {"networks": len(members), "weights": member_weights,
+                               "seeds": seeds or None, "weights_stored_as": "float16"}
     with open(metrics_path, "w") as f:
         json.dump(metrics, f, indent=2)
     log(json.dumps({k: v for k, v in metrics.items() if k != "sweep"}, indent=1))
