@@ -109,9 +109,9 @@ class StreamingWakeWord(nn.Module):
 class StreamingEnsemble(nn.Module):
     """Several independently trained networks as one streaming model: the mean of their probabilities.
 
-    Networks trained alike but from different seeds disagree most on what none of them has learned
-    (the odd foreign word that sounds like the wake word), so their mean is steadier than any one of
-    them. The states are each member's, one after another.
+    Networks trained alike from different seeds scatter their scores on what training did not pin
+    down, so their mean is steadier at low false-accept rates; a negative that fools every seed still
+    fools the mean (models/recipe/README.md). The states are each member's, one after another.
     """
 
     def __init__(self, members: list[WakeWordTCN]):
