@@ -18,9 +18,14 @@ MAX_FILE_BYTES = 250_000
 FLOAT16_TOLERANCE = 2e-3  # an ensemble's weights are stored as float16: its scores may move this much
 
 
+def _networks(model: WakeWordTCN | list[WakeWordTCN]) -> list[WakeWordTCN]:
+    """The networks to export, in inference mode: a list of one for a single network."""
+    return [m.eval() for m in (model if isinstance(model, list) else [model])]
+
+
 def export_onnx(model: WakeWordTCN | list[WakeWordTCN], path: str, wake_word: str, version: str, threshold: float) -> None:
     """One network, or several as an ensemble (mean of their probabilities, weights stored as float16)."""
-    members = [m.eval() for m in (model if isinstance(model, list) else [model])]
+    members = _networks(model)
     streaming = StreamingWakeWord(members[0]) if len(members) == 1 else StreamingEnsemble(members)
     shapes = [shape for m in members for shape in m.state_shapes()]
     state_names = [f"state_{i}" for i in range(len(shapes))]
@@ -100,7 +105,7 @@ def verify(model: WakeWordTCN | list[WakeWordTCN], path: str, features: np.ndarr
     An ensemble's float16 weights move its scores a little from torch's (FLOAT16_TOLERANCE); the
     streamed calls must still agree with each other as closely as a float32 model's do with torch.
     """
-    members = [m.eval() for m in (model if isinstance(model, list) else [model])]
+    members = _networks(model)
     reference = ensemble_probabilities(members, features)
     session = open_session(path)
     max_diff, n, by_step = 0.0, 0, []

@@ -299,12 +299,12 @@ def run(args: argparse.Namespace) -> dict:
         return pools, ExampleMaker(pools, WINDOW_S, seed, args.tempo_changes)
 
     checkpoints = args.from_checkpoint or []
-    seeds = [] if checkpoints else [args.seed + i for i in range(args.members)]
+    members, member_weights, seeds = [], [], []
     if checkpoints:  # re-export and re-evaluate trained weights
         pools, maker = examples(args.seed)
         members, member_weights = [load_weights(path).eval() for path in checkpoints], list(checkpoints)
     else:
-        members, member_weights = [], []
+        seeds = [args.seed + i for i in range(args.members)]
     for seed in seeds:
         pools, maker = examples(seed)
         if len(seeds) > 1:
@@ -321,16 +321,15 @@ def run(args: argparse.Namespace) -> dict:
         torch.save(model.state_dict(), path)
         members.append(model)
         member_weights.append(path)
-    model = members[0] if len(members) == 1 else members
     args.channels = members[0].conv_in.conv.out_channels  # saved weights fix the width, whatever --channels said
     train_s = time.time() - started
 
     # Export once with a placeholder threshold, calibrate on the exported file itself, then re-export.
-    export_onnx(model, args.out, wake_word, args.version, threshold=0.5)
+    export_onnx(members, args.out, wake_word, args.version, threshold=0.5)
     metrics = evaluate_model(args.out, args.phrase, train_split, dev_split, args.threshold)
-    export_onnx(model, args.out, wake_word, args.version, threshold=metrics["threshold"])
+    export_onnx(members, args.out, wake_word, args.version, threshold=metrics["threshold"])
     # Several windows back to back: longer than the receptive field, so carried state is exercised.
-    check = verify(model, args.out, maker.batch(4)[0].reshape(-1, members[0].conv_in.conv.in_channels))
+    check = verify(members, args.out, maker.batch(4)[0].reshape(-1, members[0].conv_in.conv.in_channels))
     recorded_noise = train_split.select(train_split.kinds == "noise")  # the background that is not music
     recorded_music_summary = ({"recorded_music_hours": round(sum(len(p) for p in recorded) / 16000 / 3600, 3),
                                "recorded_music_files": recorded_files} if args.recorded_music else {})
