@@ -388,7 +388,7 @@ def test_an_ensemble_is_one_model_file_scoring_the_mean_of_its_networks_within_b
     export_onnx(members[0], single, "alexa", "0.0.0", threshold=0.5)
     export_onnx(members, path, "alexa", "0.0.0", threshold=0.5)
     features = np.random.default_rng(0).standard_normal((300, 40)).astype(np.float32) * 3 - 5
-    check = verify(members, path, features)  # size budget, streaming in 4/1/7-frame calls, torch agreement
+    check = verify(members, path, features)  # size budget, streaming in 16/1/7-frame calls, torch agreement
     assert 1e-6 < check["max_abs_diff"] < FLOAT16_TOLERANCE  # float16 weights: close, not equal
     assert check["bytes"] < 1.7 * os.path.getsize(single)  # three networks in little more than one's float32 size
 
@@ -397,15 +397,19 @@ def test_an_ensemble_is_one_model_file_scoring_the_mean_of_its_networks_within_b
     assert np.abs(ensemble - np.mean(each, axis=0)[: len(ensemble)]).max() < FLOAT16_TOLERANCE
     assert min(np.abs(ensemble - e[: len(ensemble)]).max() for e in each) > 10 * FLOAT16_TOLERANCE  # no one network
 
-    graph = onnx.load(path).graph
-    assert len([i for i in graph.input if i.name.startswith("state_")]) == 18  # six per network
+    graph, one = onnx.load(path).graph, onnx.load(single).graph
+    states = [i for i in graph.input if i.name.startswith("state_")]
+    assert len(states) == 6 and states[1].type.tensor_type.shape.dim[1].dim_value == 3 * 64  # side by side
+    def operations(g):
+        return sorted(n.op_type for n in g.node if n.op_type not in ("Cast", "Constant", "Identity"))
+    assert len(operations(graph)) == len(operations(one)) + 1  # one network's, and a copy of the features for each
     assert {i.data_type for i in graph.initializer if len(i.dims) > 1} == {onnx.TensorProto.FLOAT16}
-    assert not any(n.op_type == "Cast" for n in onnx.load(single).graph.node)  # one network: float32, as before
+    assert not any(n.op_type == "Cast" for n in one.node)  # one network: float32, as before
 
     model = load_model(path, allow_unsigned=True)  # the runtime loads it like any model (FORMAT.md)
     assert model.info.wake_word == "alexa"
-    runtime = np.concatenate([model.step(features[i : i + 4]) for i in range(0, 296, 4)])
-    assert np.abs(runtime - ensemble[: len(runtime)]).max() < 1e-5
+    runtime = np.concatenate([model.step(features[i : i + 4]) for i in range(0, len(ensemble), 4)])  # other calls
+    assert np.abs(runtime - ensemble).max() < 1e-5
 
 
 @pytest.mark.parametrize("metrics, says", [
@@ -420,6 +424,43 @@ def test_the_card_describes_an_ensemble_exactly_when_the_model_is_one(metrics, s
     text = model_card._ensemble_text(metrics)
     assert (says in text) if says else text == ""
     assert model_card._networks(metrics) == metrics.get("ensemble", {}).get("networks", 1)
+
+
+def test_distillation_pulls_every_frame_towards_the_teachers_mean_probability():
+    torch = pytest.importorskip("torch")
+    from models.recipe.model import WakeWordTCN
+    from models.recipe.train import distillation_loss
+
+    torch.manual_seed(0)
+    teachers = [WakeWordTCN().eval() for _ in range(2)]
+    features = torch.randn(2, 150, 40)
+    with torch.no_grad():
+        mean = torch.stack([torch.sigmoid(t(features)) for t in teachers]).mean(0)
+    best = torch.logit(mean)  # a student scoring exactly the teachers' mean
+    at_best = distillation_loss(best, teachers, features)
+    assert all(distillation_loss(best + shift, teachers, features) > at_best for shift in (-0.5, 0.5))
+    student = torch.zeros_like(best, requires_grad=True)
+    distillation_loss(student, teachers, features).backward()
+    assert torch.allclose(student.grad, (0.5 - mean) / mean.numel(), atol=1e-7)  # no gradient reaches the teachers
+
+
+@pytest.mark.parametrize("members, states, says", [
+    (1, 6, "as 2-D convs over a 1 × T plane"),
+    (3, 6, "the 3 networks side by side as one 3-times-wider network"),
+])
+def test_the_card_reads_the_layout_off_the_file(tmp_path, members, states, says):
+    torch = pytest.importorskip("torch")
+    onnx = pytest.importorskip("onnx")
+    from models.recipe import model_card
+    from models.recipe.export import export_onnx
+    from models.recipe.model import WakeWordTCN
+
+    path = str(tmp_path / "m.onnx")
+    export_onnx([WakeWordTCN() for _ in range(members)], path, "alexa", "0.0.0", threshold=0.5)
+    text = model_card._layout_text(onnx.load(path), members)
+    assert f"({states} states, zeros at start)" in text and says in text
+    assert model_card._distillation_text({}) == ""
+    assert "mean score of 3 networks" in model_card._distillation_text({"distillation": {"teachers": ["a.pt", "b.pt", "c.pt"]}})
 
 
 def test_saved_weights_tell_their_width_so_a_re_export_builds_the_same_network(tmp_path):

@@ -12,7 +12,7 @@ import torch
 
 from .dataset import FEATURES
 from .evaluate import STEP_FRAMES, stream_scores
-from .model import StreamingEnsemble, StreamingWakeWord, WakeWordTCN, ensemble_probabilities
+from .model import StreamingNetworks, WakeWordTCN, ensemble_probabilities
 
 MAX_FILE_BYTES = 250_000
 FLOAT16_TOLERANCE = 2e-3  # an ensemble's weights are stored as float16: its scores may move this much
@@ -26,8 +26,8 @@ def _networks(model: WakeWordTCN | list[WakeWordTCN]) -> list[WakeWordTCN]:
 def export_onnx(model: WakeWordTCN | list[WakeWordTCN], path: str, wake_word: str, version: str, threshold: float) -> None:
     """One network, or several as an ensemble (mean of their probabilities, weights stored as float16)."""
     members = _networks(model)
-    streaming = StreamingWakeWord(members[0]) if len(members) == 1 else StreamingEnsemble(members)
-    shapes = [shape for m in members for shape in m.state_shapes()]
+    streaming = StreamingNetworks(members)
+    shapes = streaming.state_shapes()
     state_names = [f"state_{i}" for i in range(len(shapes))]
     example = (torch.zeros(1, STEP_FRAMES, members[0].conv_in.conv.in_channels),
                *[torch.zeros(s) for s in shapes])

@@ -216,6 +216,29 @@ def _ensemble_text(metrics: dict) -> str:
             "float16 and cast to float32 when onnxruntime loads the file, so it runs in float32. Each network:\n\n")
 
 
+def _distillation_text(metrics: dict) -> str:
+    teachers = metrics.get("distillation", {}).get("teachers")
+    if not teachers:
+        return ""
+    return (f" Besides the labels, it learnt on every frame the mean score of {len(teachers)} networks trained "
+            f"before it (distillation, `--teacher`: {', '.join(f'`{t}`' for t in teachers)}; how they were made is "
+            "under Evaluation), so it scores as an ensemble of them would at one network's cost.")
+
+
+def _layout_text(model: onnx.ModelProto, networks: int) -> str:
+    """How the file lays the network(s) out, read off the file itself (older files: 1-D convs, a state set per network)."""
+    states = [i for i in model.graph.input if i.name.startswith("state_")]
+    plane = len(states[0].type.tensor_type.shape.dim) == 4
+    text = (f"Each conv's last (k−1)·d input frames are carried as a `state_i` tensor ({len(states)} states, zeros at "
+            "start), so the model sees every frame once.")
+    if plane:
+        text += (" The file runs the 1-D convs as 2-D convs over a 1 × T plane, which onnxruntime runs with its "
+                 "blocked kernels (faster on x86)")
+        text += (f", and the {networks} networks side by side as one {networks}-times-wider network, each conv "
+                 "grouped by network." if networks > 1 else ".")
+    return text
+
+
 def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None = None, peers: str | None = None) -> str:
     model = onnx.load(onnx_path)
     meta = {p.key: p.value for p in model.metadata_props}
@@ -229,7 +252,8 @@ def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None
     phrase = args["phrase"]
     train_args = (f"--epochs {args['epochs']} --steps-per-epoch {args['steps_per_epoch']} --batch-size {args['batch_size']} "
                   f"--lr {args['lr']} --threads {args['threads']} --workers {args['workers']} --seed {args['seed']}"
-                  + (f" --members {args['members']}" if args.get("members", 1) > 1 else ""))
+                  + (f" --members {args['members']}" if args.get("members", 1) > 1 else "")
+                  + "".join(f" --teacher {t}" if i == 0 else f" {t}" for i, t in enumerate(args.get("teacher") or [])))
     streams = metrics["negative_streams"]
     speech_hours = sum(s["hours"] for s in streams if s["stream"].startswith("dev speech"))
     speech_fa = sum(s["false_accepts"] for s in streams if s["stream"].startswith("dev speech"))
@@ -254,9 +278,8 @@ def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None
 {_ensemble_text(metrics)}Streaming causal temporal CNN over {features['n_mels']} log-mel bands ({features['fmin']:g} Hz–{features['fmax'] / 1000:g} kHz, 10 ms hop): per-band mean/std normalisation
 (constants inside the graph) → causal Conv1d({features['n_mels']}→{channels}, k={KERNEL}) → BatchNorm → ReLU → {len(DILATIONS)} residual
 blocks [depthwise causal Conv1d(k={KERNEL}, dilation {", ".join(map(str, DILATIONS))}) → pointwise Conv1d → BatchNorm → ReLU,
-plus skip] → Conv1d({channels}→1) → sigmoid. Receptive field 129 frames (1.29 s). Each conv's last
-(k−1)·d input frames are carried as a `state_i` tensor ({6 * _networks(metrics)} states, zeros at start), so the model sees
-every frame once. Exported with `torch.onnx.export` (opset 17); checked: streaming in 4-frame calls
+plus skip] → Conv1d({channels}→1) → sigmoid. Receptive field 129 frames (1.29 s). {_layout_text(model, _networks(metrics))}
+Exported with `torch.onnx.export` (opset 17); checked: streaming in {meta['wakegate.step_frames']}-frame calls
 equals the full-sequence torch output{" of the float32 networks" if _networks(metrics) > 1 else ""} (max abs diff {metrics['verify']['max_abs_diff']:.1e} over
 {metrics['verify']['frames_checked']} frames), runs in onnxruntime on one CPU thread.
 
@@ -279,7 +302,7 @@ All audio was turned into features with `firmware_py.features.LogMel` after wave
   Precise wake words and not-wake-words, and FSDD digits{_debian_training_text(data)}{_hard_negative_text(data)}.
 - Background: {_background_text(data)}, plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
   reverberation (30 %{_rooms_text(metrics)}), {'random microphone response (80 %: spectral tilt, low cut 50–400 Hz, high cut 3–8 kHz, up to three ±10 dB resonances), overdriven preamp (10 %: tanh saturation), ' if data.get('microphone_responses') else ''}telephone band (15 %), level −45…+1 dBFS peak with clipping{_vocal_tract_text(metrics)}{_tempo_text(metrics)}.
-- {f"{data['windows_seen']:,} training windows" if data['windows_seen'] else "Training windows"} of 2 s, freshly augmented.
+- {f"{data['windows_seen']:,} training windows" if data['windows_seen'] else "Training windows"} of 2 s, freshly augmented.{_distillation_text(metrics)}
 
 Split: real data by `speaker_or_session` (CRC32 hash, 20 % dev; Precise dev = contributors Kris Gesling
 ("computer") and Jody Nickel ("amelia"); room tone by file). Kokoro voices {", ".join(metrics['dev_voices'])}
@@ -293,7 +316,7 @@ Commands (from the repository root; seeds fixed):
 {commands or metrics.get("recipe", {}).get("command") or TRAIN_COMMANDS.format(phrase=phrase, onnx=onnx_path, train_args=train_args)}
 ```
 
-Evaluation streams the exported ONNX file in 4-frame calls with state carried, like the device, and
+Evaluation streams the exported ONNX file in {meta['wakegate.step_frames']}-frame calls with state carried, like the device, and
 applies the runtime's rule (score ≥ threshold fires; 2 s refractory; no smoothing). Metrics JSON:
 `models/work/{meta['wakegate.wake_word']}-metrics.json`.
 {_recipe_line(metrics)}
