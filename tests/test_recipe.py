@@ -426,24 +426,6 @@ def test_the_card_describes_an_ensemble_exactly_when_the_model_is_one(metrics, s
     assert model_card._networks(metrics) == metrics.get("ensemble", {}).get("networks", 1)
 
 
-def test_distillation_pulls_every_frame_towards_the_teachers_mean_probability():
-    torch = pytest.importorskip("torch")
-    from models.recipe.model import WakeWordTCN
-    from models.recipe.train import distillation_loss
-
-    torch.manual_seed(0)
-    teachers = [WakeWordTCN().eval() for _ in range(2)]
-    features = torch.randn(2, 150, 40)
-    with torch.no_grad():
-        mean = torch.stack([torch.sigmoid(t(features)) for t in teachers]).mean(0)
-    best = torch.logit(mean)  # a student scoring exactly the teachers' mean
-    at_best = distillation_loss(best, teachers, features)
-    assert all(distillation_loss(best + shift, teachers, features) > at_best for shift in (-0.5, 0.5))
-    student = torch.zeros_like(best, requires_grad=True)
-    distillation_loss(student, teachers, features).backward()
-    assert torch.allclose(student.grad, (0.5 - mean) / mean.numel(), atol=1e-7)  # no gradient reaches the teachers
-
-
 @pytest.mark.parametrize("members, states, says", [
     (1, 6, "as 2-D convs over a 1 × T plane"),
     (3, 6, "the 3 networks side by side as one 3-times-wider network"),
@@ -459,8 +441,6 @@ def test_the_card_reads_the_layout_off_the_file(tmp_path, members, states, says)
     export_onnx([WakeWordTCN() for _ in range(members)], path, "alexa", "0.0.0", threshold=0.5)
     text = model_card._layout_text(onnx.load(path), members)
     assert f"({states} states, zeros at start)" in text and says in text
-    assert model_card._distillation_text({}) == ""
-    assert "mean score of 3 networks" in model_card._distillation_text({"distillation": {"teachers": ["a.pt", "b.pt", "c.pt"]}})
 
 
 def test_saved_weights_tell_their_width_so_a_re_export_builds_the_same_network(tmp_path):

@@ -216,15 +216,6 @@ def _ensemble_text(metrics: dict) -> str:
             "float16 and cast to float32 when onnxruntime loads the file, so it runs in float32. Each network:\n\n")
 
 
-def _distillation_text(metrics: dict) -> str:
-    teachers = metrics.get("distillation", {}).get("teachers")
-    if not teachers:
-        return ""
-    return (f" Besides the labels, it learnt on every frame the mean score of {len(teachers)} networks trained "
-            f"before it (distillation, `--teacher`: {', '.join(f'`{t}`' for t in teachers)}; how they were made is "
-            "under Evaluation), so it scores as an ensemble of them would at one network's cost.")
-
-
 def _layout_text(model: onnx.ModelProto, networks: int) -> str:
     """How the file lays the network(s) out, read off the file itself (older files: 1-D convs, a state set per network)."""
     states = [i for i in model.graph.input if i.name.startswith("state_")]
@@ -252,8 +243,7 @@ def render(onnx_path: str, metrics: dict, limitations: str, commands: str | None
     phrase = args["phrase"]
     train_args = (f"--epochs {args['epochs']} --steps-per-epoch {args['steps_per_epoch']} --batch-size {args['batch_size']} "
                   f"--lr {args['lr']} --threads {args['threads']} --workers {args['workers']} --seed {args['seed']}"
-                  + (f" --members {args['members']}" if args.get("members", 1) > 1 else "")
-                  + "".join(f" --teacher {t}" if i == 0 else f" {t}" for i, t in enumerate(args.get("teacher") or [])))
+                  + (f" --members {args['members']}" if args.get("members", 1) > 1 else ""))
     streams = metrics["negative_streams"]
     speech_hours = sum(s["hours"] for s in streams if s["stream"].startswith("dev speech"))
     speech_fa = sum(s["false_accepts"] for s in streams if s["stream"].startswith("dev speech"))
@@ -302,7 +292,7 @@ All audio was turned into features with `firmware_py.features.LogMel` after wave
   Precise wake words and not-wake-words, and FSDD digits{_debian_training_text(data)}{_hard_negative_text(data)}.
 - Background: {_background_text(data)}, plus babble (real speech) and white noise, at 0–20 dB SNR (80 %) or 20–40 dB; synthetic
   reverberation (30 %{_rooms_text(metrics)}), {'random microphone response (80 %: spectral tilt, low cut 50–400 Hz, high cut 3–8 kHz, up to three ±10 dB resonances), overdriven preamp (10 %: tanh saturation), ' if data.get('microphone_responses') else ''}telephone band (15 %), level −45…+1 dBFS peak with clipping{_vocal_tract_text(metrics)}{_tempo_text(metrics)}.
-- {f"{data['windows_seen']:,} training windows" if data['windows_seen'] else "Training windows"} of 2 s, freshly augmented.{_distillation_text(metrics)}
+- {f"{data['windows_seen']:,} training windows" if data['windows_seen'] else "Training windows"} of 2 s, freshly augmented.
 
 Split: real data by `speaker_or_session` (CRC32 hash, 20 % dev; Precise dev = contributors Kris Gesling
 ("computer") and Jody Nickel ("amelia"); room tone by file). Kokoro voices {", ".join(metrics['dev_voices'])}

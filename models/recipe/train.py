@@ -70,13 +70,6 @@ def window_loss(logits, targets, weights, is_positive) -> torch.Tensor:
     return (frame + peak_loss).mean()
 
 
-def distillation_loss(logits, teachers: list[WakeWordTCN], features) -> torch.Tensor:
-    """BCE of every frame against the teachers' mean probability there: their ensemble's scores, one network's cost."""
-    with torch.no_grad():
-        target = torch.stack([torch.sigmoid(t(features)) for t in teachers]).mean(0)
-    return F.binary_cross_entropy_with_logits(logits, target)
-
-
 def feature_statistics(maker: ExampleMaker, n: int = 256) -> tuple[np.ndarray, np.ndarray]:
     features = maker.batch(n)[0]
     features = features.reshape(-1, features.shape[-1])
@@ -117,7 +110,7 @@ def load_weights(path: str) -> WakeWordTCN:
 
 def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_size: int, lr: float,
                 workers: int, init: str | None = None, miner: hard_negatives.Miner | None = None,
-                channels: int = CHANNELS, teachers: list[WakeWordTCN] = ()) -> WakeWordTCN:
+                channels: int = CHANNELS) -> WakeWordTCN:
     if init:  # continue from earlier weights (their width, their normalisation constants)
         model = load_weights(init)
     else:
@@ -139,10 +132,7 @@ def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_si
         losses, started = [], time.time()
         for _ in tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=False):
             features, targets, weights, is_positive = next(batches)
-            logits = model(features)
-            loss = window_loss(logits, targets, weights, is_positive)
-            if teachers:
-                loss = loss + distillation_loss(logits, teachers, features)
+            loss = window_loss(model(features), targets, weights, is_positive)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -266,9 +256,6 @@ def argument_parser() -> argparse.ArgumentParser:
                         help="skip training: load these weights (a .pt from models/work; several: an ensemble of them)")
     parser.add_argument("--members", type=positive_int, default=1,
                         help="train this many networks (seeds seed, seed+1, …) and ship their mean as one model")
-    parser.add_argument("--teacher", metavar="PT", nargs="+", default=[],
-                        help="also learn these trained networks' mean score on every frame (distillation: an "
-                             "ensemble's scores at one network's cost)")
     parser.add_argument("--threshold", type=float, default=None, help="skip calibration and use this threshold")
     parser.add_argument("--metrics", metavar="JSON", help="where to write the metrics; the weights go beside it "
                         "(default: models/work/<phrase>-metrics.json and <phrase>.pt)")
@@ -312,7 +299,6 @@ def run(args: argparse.Namespace) -> dict:
         return pools, ExampleMaker(pools, WINDOW_S, seed, args.tempo_changes)
 
     checkpoints = args.from_checkpoint or []
-    teachers = [load_weights(path).eval() for path in args.teacher]
     members, member_weights, seeds = [], [], []
     if checkpoints:  # re-export and re-evaluate trained weights
         pools, maker = examples(args.seed)
@@ -329,7 +315,7 @@ def run(args: argparse.Namespace) -> dict:
                                          FEATURES, WakeWordTCN().receptive_field)
             log(f"hard-negative mining over {miner.hours:.2f} h of training negatives")
         model = train_model(maker, args.epochs, args.steps_per_epoch, args.batch_size, args.lr, args.workers,
-                            args.init_checkpoint, miner, args.channels, teachers)
+                            args.init_checkpoint, miner, args.channels)
         path = weights_path if len(seeds) == 1 else weights_path.removesuffix(".pt") + f"-seed{seed}.pt"
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         torch.save(model.state_dict(), path)
@@ -373,8 +359,6 @@ def run(args: argparse.Namespace) -> dict:
     }
     metrics.update({"verify": check, "train_wall_s": round(train_s), "total_wall_s": round(time.time() - started),
                     "args": vars(args), "parameters": sum(p.numel() for m in members for p in m.parameters())})
-    if teachers and not checkpoints:
-        metrics["distillation"] = {"teachers": list(args.teacher)}
     if len(members) > 1:
         metrics["ensemble"] = {"networks": len(members), "weights": member_weights,
                                "seeds": seeds or None, "weights_stored_as": "float16"}
