@@ -1,9 +1,9 @@
 {
   "card": "alexa.md",
-  "card_sha256": "6e0d85d044d82767914cf63fd2ac5575764d6f82ff4719e1208b5442d2a2ce15",
+  "card_sha256": "f0f6a219612240e9ef42c9a325661fd3862604eeb6397aee0a07e455d988fe15",
   "format": 1,
-  "key_id": "373e3ee1c0f55bfd",
+  "key_id": "29820658dbd93c2d",
   "model": "alexa.onnx",
-  "model_sha256": "26efd0b6c0823d6c309cd3892aa3c4348bdb2ff90e3a987da2d7458cd856d479",
-  "signature": "frmmPxCbo7Dqd1z2wORLtSNsp5GQgo1VZaiqHLX/boKA017GSFD6GuN+nDFDTRKXDvnaw3x0ONmCOjLcf55wCA=="
+  "model_sha256": "b296ae085d848213b67c1997e2d2c091b9d7040fc499af8e0df17fc16e0342c4",
+  "signature": "TMClK/zmSI+XGcQV+VrLseCRWt6+H/jVs5kKNJvPzKeeupSF5nn7csNd025EKx3IZ3a3wNQmaiB1+dExs3U6BA=="
 }

@@ -1,5 +1,6 @@
 """The training recipe's pure parts (no torch, no TTS): music, rooms, which real clips are held out."""
 
+import json
 import os
 
 import numpy as np
@@ -454,6 +455,21 @@ def test_saved_weights_tell_their_width_so_a_re_export_builds_the_same_network(t
     loaded = load_weights(path)  # load_state_dict is strict: every shape agrees
     assert loaded.conv_in.conv.out_channels == 48
     assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), loaded.state_dict().values()))
+
+
+def test_a_re_export_tells_the_training_its_networks_had_from_their_own_runs_metrics(tmp_path):
+    pytest.importorskip("torch")
+    from models.recipe.train import saved_training
+
+    paths = []
+    for seed, pool in ((1, 2900), (2, 3000)):
+        (tmp_path / f"n{seed}-metrics.json").write_text(
+            json.dumps({"training_data": {"windows_seen": 204800, "hard_negatives_mined": pool}}))
+        paths.append(str(tmp_path / f"n{seed}.pt"))
+    assert saved_training(paths) == {"windows_seen": 409600, "hard_negatives_mined": 3000}
+    assert saved_training([*paths, str(tmp_path / "no-metrics.pt")]) == {"windows_seen": 0, "hard_negatives_mined": 0}
+    (tmp_path / "n1-metrics.json").write_text("{not json")
+    assert saved_training(paths)["windows_seen"] == 0
 
 
 def _install_debian_speech(root, soundfile):

@@ -108,6 +108,21 @@ def load_weights(path: str) -> WakeWordTCN:
     return model
 
 
+def saved_training(checkpoints: list[str]) -> dict:
+    """Windows seen and the last mined pool's size, from the metrics that saved networks' own runs wrote beside them.
+
+    Zero where a run's metrics are missing, as for any re-export before there were such files.
+    """
+    runs = []
+    for path in checkpoints:
+        try:
+            with open(path.removesuffix(".pt") + "-metrics.json") as f:
+                runs.append(json.load(f)["training_data"])
+        except (OSError, ValueError, KeyError):
+            return {"windows_seen": 0, "hard_negatives_mined": 0}
+    return {"windows_seen": sum(r["windows_seen"] for r in runs), "hard_negatives_mined": runs[-1]["hard_negatives_mined"]}
+
+
 def train_model(maker: ExampleMaker, epochs: int, steps_per_epoch: int, batch_size: int, lr: float,
                 workers: int, init: str | None = None, miner: hard_negatives.Miner | None = None,
                 channels: int = CHANNELS) -> WakeWordTCN:
@@ -350,8 +365,9 @@ def run(args: argparse.Namespace) -> dict:
         **recorded_music_summary,
         **({"debian_speech_clips": len(debian_train), "debian_speech_hours": round(debian_train.hours, 3),
             "debian_speech_packages": sorted(set(debian_train.labels))} if debian_train is not None else {}),
-        "windows_seen": 0 if checkpoints else len(members) * args.epochs * args.steps_per_epoch * args.batch_size,
-        "hard_negatives_mined": len(pools.hard_negatives),
+        **(saved_training(checkpoints) if checkpoints else {
+            "windows_seen": len(members) * args.epochs * args.steps_per_epoch * args.batch_size,
+            "hard_negatives_mined": len(pools.hard_negatives)}),  # a --members run: the last network's pool
         "microphone_responses": True,  # augment.microphone_response and soft_clip (older models: absent)
         "simulated_rooms": len(maker.windows.rooms),
         "vocal_tract_shift": True,  # augment.vocal_tract_shift (older models: absent)
