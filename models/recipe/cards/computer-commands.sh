@@ -11,3 +11,5 @@ nice -n 5 .venv/bin/python benchmarks/peers.py --wake-word computer --model mode
 # This card and the signature:
 .venv/bin/python -m models.recipe.model_card --onnx models/computer.onnx --metrics models/work/computer-tempo-1234/computer-metrics.json --limitations models/recipe/cards/computer-limitations.md --commands models/recipe/cards/computer-commands.sh
 .venv/bin/wakegate models sign models/computer.onnx --key models/work/release-signing-key-2.pem
+# Re-signed with release key 3 at alexa 0.5.0 (key 2's private half was lost; the model is unchanged):
+.venv/bin/wakegate models sign models/computer.onnx --key models/work/release-signing-key-3.pem
