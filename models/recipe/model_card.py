@@ -308,7 +308,7 @@ Commands (from the repository root; seeds fixed):
 
 Evaluation streams the exported ONNX file in {meta['wakegate.step_frames']}-frame calls with state carried, like the device, and
 applies the runtime's rule (score ≥ threshold fires; 2 s refractory; no smoothing). Metrics JSON:
-`models/work/{meta['wakegate.wake_word']}-metrics.json`.
+`{args.get('metrics') or f"models/work/{meta['wakegate.wake_word']}-metrics.json"}`.
 {_recipe_line(metrics)}
 **Recall** on {metrics['dev_positives']} held-out synthetic positives (5 unseen Kokoro voices, each clip with 1 s
 lead-in, at −26 dBFS active level), at threshold {metrics['threshold']}:
