@@ -100,7 +100,7 @@ def open_session(path: str) -> onnxruntime.InferenceSession:
 
 
 def verify(model: WakeWordTCN | list[WakeWordTCN], path: str, features: np.ndarray) -> dict:
-    """Streaming ONNX (4-, 1- and 7-frame calls) must match torch on the whole sequence; size; 1-thread CPU run.
+    """Streaming ONNX (calls of STEP_FRAMES, 1 and 7 frames) must match torch on the whole sequence; size; 1-thread CPU run.
 
     An ensemble's float16 weights move its scores a little from torch's (FLOAT16_TOLERANCE); the
     streamed calls must still agree with each other as closely as a float32 model's do with torch.
